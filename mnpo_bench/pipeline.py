@@ -1,0 +1,82 @@
+"""The pipeline: stages run in order over one run store, each skipped when its inputs are unchanged.
+
+A stage is a function `fn(stage: StageRun) -> list[str]` returning the run-relative paths it wrote. Its
+input hash covers its own inputs (config sections, files) and the hashes of the stages it runs after, so a
+changed input re-runs that stage and everything downstream of it, and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mnpo_bench.config import RunConfig
+from mnpo_bench.progress import Progress
+from mnpo_bench.store import Parts, RunStore, stable_hash
+
+
+@dataclass
+class StageRun:
+    """One execution of a stage: its name, input hash and the run it belongs to."""
+
+    name: str
+    input_hash: str
+    ctx: "Context"
+
+    def parts(self) -> Parts:
+        """Chunk storage for resuming this stage inside itself (cleared when the stage finishes)."""
+        return self.ctx.store.parts(self.name, self.input_hash)
+
+
+@dataclass
+class Context:
+    """What every stage sees: the resolved config, the run store and the progress display."""
+
+    config: RunConfig
+    store: RunStore
+    progress: Progress = field(default_factory=Progress)
+    hashes: dict[str, str] = field(default_factory=dict)
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def stage(
+        self,
+        name: str,
+        fn: Callable[[StageRun], list[str]],
+        *,
+        inputs: Any,
+        after: tuple[str, ...] = (),
+    ) -> str:
+        """Run stage `name` unless it already finished with the same inputs; returns its input hash.
+
+        `inputs` is anything JSON-serialisable (pydantic models are dumped); `after` names the stages
+        whose outputs this one reads, so their hashes join this one's.
+        """
+        upstream = {dep: self.hashes[dep] for dep in after}
+        input_hash = stable_hash(_jsonable(inputs), upstream)
+        self.hashes[name] = input_hash
+        if self.store.is_done(name, input_hash):
+            self.skipped.append(name)
+            self.progress.note(f"[dim]skip[/dim] {name} (done, inputs unchanged)")
+            return input_hash
+        started = time.time()
+        self.store.mark_running(name, input_hash)
+        self.progress.note(f"[bold]run[/bold]  {name}")
+        run = StageRun(name, input_hash, self)
+        outputs = fn(run)
+        self.store.mark_done(name, input_hash, outputs, started)
+        run.parts().clear()
+        self.ran.append(name)
+        return input_hash
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

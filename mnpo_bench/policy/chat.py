@@ -1,0 +1,55 @@
+"""The chat template, applied the same way everywhere: generation, SFT, training log-probs, judging.
+
+`render_prompt` turns a user prompt into the text a model continues; `encode_dialogue` turns a
+(prompt, response) pair into token ids with the prompt length, so the prompt can be masked out of the
+loss. The prompt and the response are tokenised separately, exactly as they are at sampling time (the
+response tokens are whatever the model emitted after the prompt tokens), so the log-probs that training
+computes are those of the tokens that were sampled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The template of the embedded tiny model; also the fallback for a tokenizer that has none.
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+END_TOKEN = "<|end|>"
+
+
+def ensure_chat_template(tokenizer: Any) -> Any:
+    """Give `tokenizer` the tiny template if it has no chat template of its own; returns it."""
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def render_prompt(tokenizer: Any, prompt: str | list[dict[str, str]]) -> str:
+    """The text the model continues to answer `prompt` (a string or a list of chat messages)."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def encode_prompt(tokenizer: Any, prompt: str | list[dict[str, str]]) -> list[int]:
+    """Token ids of the rendered prompt (no special tokens added beyond the template's own)."""
+    return tokenizer(render_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+
+
+def encode_dialogue(
+    tokenizer: Any, prompt: str | list[dict[str, str]], response: str, max_length: int
+) -> tuple[list[int], int]:
+    """Token ids of prompt + response + end-of-turn, and the number of prompt tokens.
+
+    Truncation keeps at most half of `max_length` for the prompt (its last tokens, next to the answer)
+    and cuts the response at the end; the result is never longer than `max_length`.
+    """
+    prompt_ids = encode_prompt(tokenizer, prompt)
+    response_ids = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    if len(prompt_ids) + len(response_ids) > max_length:
+        prompt_ids = prompt_ids[-max(1, min(len(prompt_ids), max_length // 2)):]
+        response_ids = response_ids[: max_length - len(prompt_ids)]
+    return prompt_ids + response_ids, len(prompt_ids)

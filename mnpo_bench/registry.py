@@ -1,0 +1,48 @@
+"""A small string-keyed registry, for the sets that are open-ended (judge backends, rating methods,
+generation backends, losses). Entries are "module:attribute" strings imported on first use, so choosing
+`vllm` never imports vLLM unless it is picked, and registering costs nothing at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from mnpo_bench.errors import UserError, did_you_mean
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names to lazily imported objects; unknown names raise a UserError with a "did you mean"."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._targets: dict[str, str] = {}
+        self._loaded: dict[str, T] = {}
+
+    def add(self, name: str, target: str) -> None:
+        """Register `name` as the object at `target` ("package.module:attribute")."""
+        if name in self._targets and self._targets[name] != target:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._targets[name] = target
+
+    def get(self, name: str, *, where: str | None = None) -> T:
+        """The object registered as `name`, imported on first use."""
+        if name not in self._targets:
+            raise UserError(f"unknown {self.kind} '{name}'", where=where, fix=did_you_mean(name, self._targets))
+        if name not in self._loaded:
+            module, _, attribute = self._targets[name].partition(":")
+            self._loaded[name] = getattr(importlib.import_module(module), attribute)
+        return self._loaded[name]
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._targets)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._targets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())

@@ -1,0 +1,133 @@
+"""The one config loader: strict pydantic sections read from YAML, with `--set a.b=c` overrides.
+
+Every config object in the project (run config, persona, recipe, panel preset, benchmark task) derives
+from `Section`, so unknown keys are errors with a "did you mean", and every validation error becomes one
+`UserError` line naming the file and the dotted field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mnpo_bench.errors import UserError, did_you_mean
+
+S = TypeVar("S", bound="Section")
+
+
+class Section(BaseModel):
+    """Base of every config model: unknown keys are errors, defaults are validated too."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, protected_namespaces=())
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse a YAML mapping from `path`; a UserError naming the file and line when it is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError("file not found", where=str(path), fix="check the path")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise UserError(f"malformed YAML ({problem})", where=where, fix="fix the YAML syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError("expected a mapping of keys to values at the top level", where=str(path))
+    return data
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """Turn ["a.b=1", "c=x"] into the nested dict {"a": {"b": 1}, "c": "x"}; values are parsed as YAML."""
+    nested: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"bad override '{pair}'", where="--set", fix="write it as key.subkey=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = nested
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"override '{pair}' conflicts with another --set", where="--set")
+        node[parts[-1]] = value
+    return nested
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `update` merged in recursively (update wins)."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names allowed at `loc` inside `model` (for "did you mean" on unknown keys)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        annotation = current.model_fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def to_user_error(exc: ValidationError, model: type[BaseModel], source: str) -> UserError:
+    """The first error of a pydantic ValidationError as one UserError line naming file and field."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        allowed = _field_names(model, loc[:-1])
+        return UserError(f"unknown key '{field}'", where=source, fix=did_you_mean(str(loc[-1]), allowed))
+    if error["type"] == "missing":
+        return UserError(f"field '{field}' is required", where=source, fix="add it")
+    got = error.get("input")
+    got_text = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+    return UserError(f"field '{field}': {error['msg']}{got_text}", where=source)
+
+
+def build(model: type[S], data: dict[str, Any], source: str) -> S:
+    """Validate `data` as `model`; a UserError naming `source` and the field on failure."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise to_user_error(exc, model, source) from None
+
+
+def load(model: type[S], path: Path | None, overrides: list[str] | None = None) -> S:
+    """Load `model` from the YAML file `path` (None: all defaults) with `--set` overrides applied."""
+    data = read_yaml(path) if path is not None else {}
+    data = deep_merge(data, parse_overrides(overrides))
+    return build(model, data, str(path) if path is not None else "config")
+
+
+def describe(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
+    """Every field of `model` as (dotted name, default, description), nested sections flattened."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(describe(annotation, dotted + "."))
+            continue
+        default = field.get_default(call_default_factory=True)
+        rows.append((dotted, repr(default), field.description or ""))
+    return rows

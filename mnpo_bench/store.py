@@ -1,0 +1,233 @@
+"""The run store: one directory per run, with the resolved config, a manifest and parquet tables.
+
+Layout of `runs/<name>/`:
+
+    config.yaml          the resolved config the run used
+    manifest.json        {"stages": {stage: {"status", "input_hash", "outputs", "started", "finished", "seconds"}}}
+    <table>.parquet      prompts, generations, judgments, preferences, battles, ...
+    .parts/<stage>/      chunks of a stage in progress (resume inside a stage); removed when it finishes
+
+Every write is atomic (a temp file in the same directory, fsync, then `os.replace`), so a killed run never
+leaves a table that reads as complete but is not. A stage is "done" only once the manifest says so, and the
+manifest is written after the stage's outputs, so a kill between the two re-runs the stage rather than
+trusting a partial result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnpo_bench.errors import UserError
+
+MANIFEST = "manifest.json"
+
+
+def stable_hash(*parts: Any) -> str:
+    """A hex digest (16 chars) of JSON-serialisable `parts`, stable across processes and machines."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def file_hash(path: Path) -> str:
+    """A hex digest (16 chars) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside `path`; on success it is renamed onto `path`, on error it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomically write `text` to `path`."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomically write `obj` as indented JSON."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """Atomically write a DataFrame as parquet (pyarrow, no index)."""
+    with atomic_path(Path(path)) as tmp:
+        frame.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a parquet table written by `write_table`."""
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+@dataclass
+class StageRecord:
+    """What the manifest says of one stage."""
+
+    status: str  # "running" | "done"
+    input_hash: str
+    outputs: list[str]
+    started: float
+    finished: float | None = None
+    seconds: float | None = None
+
+
+class RunStore:
+    """A run directory: tables, manifest and the bookkeeping that makes re-runs skip finished work."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- creation -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path) -> "RunStore":
+        """Open (creating if needed) the run directory `root`; a UserError if it cannot be written."""
+        root = Path(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / f".write-probe-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(
+                f"cannot write the run directory ({exc.strerror or exc})",
+                where=str(root),
+                fix="pass --out with a directory you can write to",
+            ) from None
+        return cls(root)
+
+    # -- manifest -----------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as a dict (an empty one for a new run)."""
+        if not self.manifest_path.exists():
+            return {"stages": {}}
+        return json.loads(self.manifest_path.read_text())
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        manifest["updated"] = time.time()
+        write_json(self.manifest_path, manifest)
+
+    def stage_record(self, stage: str) -> StageRecord | None:
+        """The manifest's record of `stage`, or None if it never started."""
+        record = self.manifest()["stages"].get(stage)
+        return StageRecord(**record) if record else None
+
+    def is_done(self, stage: str, input_hash: str) -> bool:
+        """True when `stage` finished with these inputs and all its outputs still exist."""
+        record = self.stage_record(stage)
+        return (
+            record is not None
+            and record.status == "done"
+            and record.input_hash == input_hash
+            and all((self.root / out).exists() for out in record.outputs)
+        )
+
+    def mark_running(self, stage: str, input_hash: str) -> None:
+        manifest = self.manifest()
+        manifest["stages"][stage] = {
+            "status": "running", "input_hash": input_hash, "outputs": [], "started": time.time(),
+        }
+        self._write_manifest(manifest)
+
+    def mark_done(self, stage: str, input_hash: str, outputs: list[str], started: float) -> None:
+        manifest = self.manifest()
+        now = time.time()
+        manifest["stages"][stage] = {
+            "status": "done", "input_hash": input_hash, "outputs": sorted(outputs),
+            "started": started, "finished": now, "seconds": round(now - started, 3),
+        }
+        self._write_manifest(manifest)
+
+    # -- tables -------------------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """The path of `name` inside the run directory."""
+        return self.root / name
+
+    def write_table(self, name: str, frame: pd.DataFrame) -> Path:
+        """Atomically write `frame` as `<name>.parquet` in the run; returns its path."""
+        path = self.root / f"{name}.parquet"
+        write_table(path, frame)
+        return path
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """Read `<name>.parquet`; a UserError naming the missing stage when it is absent."""
+        path = self.root / f"{name}.parquet"
+        if not path.exists():
+            raise UserError(f"table '{name}' is missing", where=str(path), fix="run the stage that writes it first")
+        return read_table(path)
+
+    def has_table(self, name: str) -> bool:
+        return (self.root / f"{name}.parquet").exists()
+
+    # -- resume inside a stage ----------------------------------------------------------------------
+    def parts(self, stage: str, input_hash: str) -> "Parts":
+        """Chunk storage for `stage` with these inputs; chunks of other inputs are discarded."""
+        return Parts(self.root / ".parts" / stage.replace("/", "__"), input_hash)
+
+
+class Parts:
+    """Chunks of a stage in progress: each chunk is an atomically written parquet file, so an interrupted
+    stage resumes from the chunks it finished. Chunks are tied to the stage's input hash."""
+
+    def __init__(self, directory: Path, input_hash: str):
+        self.directory = directory
+        stamp = directory / "INPUT_HASH"
+        if directory.exists() and (not stamp.exists() or stamp.read_text() != input_hash):
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not stamp.exists():
+            write_text(stamp, input_hash)
+
+    def _chunk(self, key: str) -> Path:
+        return self.directory / f"{key}.parquet"
+
+    def done(self, key: str) -> bool:
+        return self._chunk(key).exists()
+
+    def get(self, key: str) -> pd.DataFrame:
+        return read_table(self._chunk(key))
+
+    def put(self, key: str, frame: pd.DataFrame) -> None:
+        write_table(self._chunk(key), frame)
+
+    def compute(self, key: str, fn: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """The chunk `key`, computed by `fn` unless a finished copy exists."""
+        if self.done(key):
+            return self.get(key)
+        frame = fn()
+        self.put(key, frame)
+        return frame
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
