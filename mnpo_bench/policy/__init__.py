@@ -1,0 +1,1 @@
+"""Policies: the chat template, the embedded tiny model and loading of any causal LM."""

@@ -1,0 +1,73 @@
+"""Resolve and load a policy: the embedded tiny model, a local checkpoint or a Hugging Face model id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnpo_bench.config import PolicyConfig
+from mnpo_bench.errors import UserError
+from mnpo_bench.policy.chat import ensure_chat_template
+from mnpo_bench.progress import Progress
+
+
+def resolve_policy(config: PolicyConfig, progress: Progress | None = None) -> str:
+    """A loadable location for the configured policy: the tiny model's cache dir (built if needed), a
+    local checkpoint directory, or a hub id that resolves (from the local HF cache when offline)."""
+    if config.model == "tiny":
+        from mnpo_bench.policy.tiny import build_tiny
+
+        return str(build_tiny(config.tiny, progress))
+    return check_model_location(config.model, where="policy.model")
+
+
+def check_model_location(name: str, where: str) -> str:
+    """`name` if it is a local HF checkpoint or a resolvable hub id; otherwise a UserError."""
+    local = Path(name).expanduser()
+    if local.exists():
+        if not (local / "config.json").exists():
+            raise UserError(f"'{name}' has no config.json", where=where,
+                            fix="point it at a directory written by save_pretrained")
+        return str(local.resolve())
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1
+    if not looks_like_path:
+        from transformers import AutoConfig
+
+        try:
+            AutoConfig.from_pretrained(name)
+            return name
+        except Exception:  # noqa: BLE001 - hub lookups raise many error types
+            pass
+    raise UserError(f"model '{name}' not found locally or in the Hugging Face cache", where=where,
+                    fix="give a save_pretrained directory or a hub id (offline, it must already be cached)")
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """The torch device for `device` ("auto": CUDA when available, else CPU)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """The weights dtype for `dtype` ("auto": bf16 on GPU, fp32 on CPU)."""
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, dtype)
+
+
+def load_policy(path: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
+    """(model, tokenizer) of the causal LM at `path`, in eval mode, tokenizer with a chat template and a
+    pad token, left padding for batched generation."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one progress display: ours
+    torch_device = pick_device(device)
+    tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(path))
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype(dtype, torch_device))
+    model.to(torch_device).eval()
+    return model, tokenizer
