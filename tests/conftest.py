@@ -1,0 +1,31 @@
+"""Shared test set-up: offline hub, an isolated cache, the tiny policy built once per session."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+import torch  # noqa: E402
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Every test session gets its own cache (tiny model, judge cache) unless MNPO_BENCH_CACHE is set."""
+    if "MNPO_BENCH_CACHE" not in os.environ:
+        os.environ["MNPO_BENCH_CACHE"] = str(tmp_path_factory.mktemp("mnpo_cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(_isolated_cache) -> str:
+    """Path of the embedded default tiny policy (built on first use in this session, ~30 s on 2 cores)."""
+    from mnpo_bench.config import TinyModelConfig
+    from mnpo_bench.policy.tiny import build_tiny
+
+    return str(build_tiny(TinyModelConfig()))
