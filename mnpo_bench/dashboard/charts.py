@@ -1,0 +1,185 @@
+"""Plotly figures of the dashboard; every axis is titled with what it measures and in which unit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+HEIGHT_PER_ROW = 28  # px per model in horizontal bar charts
+
+
+def percent(values: pd.Series) -> pd.Series:
+    """Rates as percentages: values in [0, 1] are scaled by 100, values already in percent are kept."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric * 100 if numeric.abs().max(skipna=True) <= 1.0 else numeric
+
+
+def _height(n: int) -> int:
+    return max(260, 90 + HEIGHT_PER_ROW * n)
+
+
+def bt_with_ci(ratings: pd.DataFrame) -> go.Figure:
+    """Horizontal dot per model at its Bradley-Terry rating with its bootstrap 95% CI as error bars."""
+    df = ratings.sort_values("bt")
+    fig = go.Figure(go.Scatter(
+        x=df["bt"], y=df["model"], mode="markers", marker={"size": 10},
+        error_x={"type": "data", "symmetric": False, "array": df["bt_hi"] - df["bt"], "arrayminus": df["bt"] - df["bt_lo"]},
+        hovertemplate="%{y}: %{x:.0f} Elo<extra></extra>",
+    ))
+    fig.update_layout(title="Bradley-Terry rating with bootstrap 95% CI", height=_height(len(df)),
+                      xaxis_title="Bradley-Terry rating (Elo points, 1000 = anchor)", yaxis_title="model")
+    return fig
+
+
+def mass_bars(mass: pd.Series, title: str) -> go.Figure:
+    """Bar per model of its probability mass in an equilibrium mixture (e.g. the maximal lottery)."""
+    mass = mass.sort_values()
+    fig = go.Figure(go.Bar(x=mass.to_numpy(), y=[str(i) for i in mass.index], orientation="h",
+                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=_height(len(mass)), xaxis_title="probability mass (0-1)", yaxis_title="model")
+    fig.update_xaxes(range=[0, max(1e-9, float(mass.max())) * 1.1])
+    return fig
+
+
+def win_rates(ratings: pd.DataFrame) -> go.Figure:
+    """Grouped bars per model: win rate against the field (with CI), against the reference, and the
+    length-controlled win rate against the reference, in percent."""
+    df = ratings.sort_values("bt" if "bt" in ratings else "model")
+    fig = go.Figure()
+    series = [("win_rate", "vs the field (mixed policy)"), ("win_rate_vs_ref", "vs the reference"),
+              ("lc_win_rate_vs_ref", "vs the reference, length-controlled")]
+    for column, label in series:
+        if column not in df:
+            continue
+        error = None
+        if column == "win_rate" and {"win_rate_lo", "win_rate_hi"} <= set(df.columns):
+            mid = percent(df["win_rate"])
+            error = {"type": "data", "symmetric": False, "array": percent(df["win_rate_hi"]) - mid,
+                     "arrayminus": mid - percent(df["win_rate_lo"])}
+        fig.add_bar(x=percent(df[column]), y=df["model"], name=label, orientation="h", error_x=error)
+    fig.add_vline(x=50, line_dash="dot", line_color="gray")
+    fig.update_layout(title="Win rates", barmode="group", height=_height(2 * len(df)),
+                      xaxis_title="win rate (%; ties count half; 50 = even)", yaxis_title="model",
+                      legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def bench_scores(bench: pd.DataFrame) -> go.Figure:
+    """Grouped bars: each benchmark task's score per model, with its standard error."""
+    df = bench.assign(task=bench["task"] + " (" + bench["metric"] + ")")
+    fig = px.bar(df, x="task", y="value", color="model", barmode="group",
+                 error_y="stderr" if "stderr" in df else None, title="Standard benchmarks")
+    fig.update_layout(xaxis_title="task (metric)", yaxis_title="score (the task's metric, 0-1 for accuracies)")
+    return fig
+
+
+def heatmap(matrix: pd.DataFrame, title: str, color_title: str, zmax: float = 100.0,
+            x_title: str = "opponent (column)", y_title: str = "model (row)", midpoint: float | None = 50.0) -> go.Figure:
+    """A square heatmap with the values written in the cells (matrix already in the displayed unit)."""
+    fig = px.imshow(matrix, text_auto=".0f", zmin=0, zmax=zmax, aspect="auto", title=title,
+                    color_continuous_scale="RdBu" if midpoint is not None else "Blues",
+                    color_continuous_midpoint=midpoint)
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, coloraxis_colorbar_title=color_title,
+                      height=max(320, 120 + 40 * len(matrix)))
+    return fig
+
+
+def cycle_graph(matrix: pd.DataFrame, cycles: list[list[str]], max_models: int = 12) -> go.Figure:
+    """Directed graph of the majority relation: an arrow winner -> loser for each pair the winner takes
+    more than half of; arrows on a cycle in red. Beyond `max_models` models only cycle edges are drawn."""
+    models = list(matrix.index)
+    angle = {m: math.pi / 2 - 2 * math.pi * i / max(1, len(models)) for i, m in enumerate(models)}
+    pos = {m: (math.cos(a), math.sin(a)) for m, a in angle.items()}
+    on_cycle = {(c[i], c[(i + 1) % len(c)]) for c in cycles for i in range(len(c))}
+    fig = go.Figure()
+    for a in models:
+        for b in models:
+            rate = matrix.at[a, b]
+            if a == b or not np.isfinite(rate) or rate <= 0.5:
+                continue
+            red = (a, b) in on_cycle
+            if not red and len(models) > max_models:
+                continue
+            (x0, y0), (x1, y1) = pos[a], pos[b]
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                               arrowhead=3, arrowsize=1.2, arrowwidth=1 + 6 * (rate - 0.5), standoff=18, startstandoff=18,
+                               arrowcolor="crimson" if red else "rgba(120,120,120,0.6)", text="")
+            fig.add_annotation(x=(2 * x0 + 3 * x1) / 5, y=(2 * y0 + 3 * y1) / 5, text=f"{100 * rate:.0f}%", showarrow=False,
+                               font={"size": 11, "color": "crimson" if red else "gray"})
+    fig.add_trace(go.Scatter(
+        x=[pos[m][0] for m in models], y=[pos[m][1] for m in models], mode="markers+text", text=models,
+        textposition="top center", marker={"size": 22, "color": "#4c78a8"}, hoverinfo="text", showlegend=False,
+    ))
+    fig.update_xaxes(visible=False, range=[-1.5, 1.5])
+    fig.update_yaxes(visible=False, range=[-1.4, 1.4], scaleanchor="x")
+    fig.update_layout(title="Who beats whom: arrow from winner to loser, label = winner's win rate; red = on a cycle",
+                      height=520)
+    return fig
+
+
+def bias_bars(bias: pd.DataFrame) -> go.Figure:
+    """Per persona: % of decisive verdicts for the response shown first and for the longer one."""
+    fig = go.Figure()
+    fig.add_bar(x=bias["persona"], y=100 * bias["first_shown_wins"], name="position: shown first wins")
+    fig.add_bar(x=bias["persona"], y=100 * bias["longer_wins"], name="length: longer wins")
+    fig.add_hline(y=50, line_dash="dot", line_color="gray", annotation_text="no bias (50%)")
+    fig.update_layout(title="Position and length bias per persona", barmode="group",
+                      xaxis_title="persona", yaxis_title="share of decisive verdicts (%)", yaxis_range=[0, 100])
+    return fig
+
+
+def rank_bumps(ranks: pd.DataFrame) -> go.Figure:
+    """Each model's rank under each persona (1 = best, drawn on top)."""
+    fig = px.line(ranks.sort_values(["model", "persona"]), x="persona", y="rank", color="model", markers=True,
+                  title="Rank of each model under each persona")
+    fig.update_yaxes(autorange="reversed", dtick=1)
+    fig.update_layout(xaxis_title="persona", yaxis_title="rank (1 = best, by win rate against the field)")
+    return fig
+
+
+def rank_spread(spread: pd.DataFrame) -> go.Figure:
+    """Bar per model: worst minus best rank across personas."""
+    fig = px.bar(spread, x="model", y="spread", title="Rank spread across personas",
+                 hover_data=["best", "worst"])
+    fig.update_layout(xaxis_title="model", yaxis_title="rank spread (worst - best, in ranks)")
+    return fig
+
+
+def training_curves(metrics: pd.DataFrame, columns: dict[str, str], title: str, unit: str) -> go.Figure:
+    """Metrics (`columns`: column -> legend name) against the optimiser step: one panel per method (and row
+    per HT-MNPO player), one colour per iteration, one dash per metric when there are several."""
+    id_vars = [c for c in ("method", "player", "iteration", "step") if c in metrics]
+    df = metrics.melt(id_vars=id_vars, value_vars=list(columns), var_name="series", value_name="value")
+    df["series"] = df["series"].map(columns)
+    df["iteration"] = "iter " + df["iteration"].astype(str)
+    players = "player" in df and df["player"].notna().any()
+    if players:
+        df["player"] = df["player"].fillna("(whole panel)")
+    df = df.sort_values([c for c in ("method", "player", "series", "iteration", "step") if c in df])
+    fig = px.line(df, x="step", y="value", color="iteration", facet_col="method", facet_row="player" if players else None,
+                  line_dash="series" if len(columns) > 1 else None, markers=len(df) < 300, title=title)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_xaxes(title_text="")
+    fig.update_yaxes(title_text="")
+    fig.update_xaxes(title_text="optimiser step within the iteration", row=1)
+    fig.update_yaxes(title_text=unit, col=1)
+    fig.update_layout(xaxis_title="optimiser step within the iteration", yaxis_title=unit)
+    return fig
+
+
+def compare_bt(left: pd.DataFrame, right: pd.DataFrame, left_name: str, right_name: str) -> go.Figure:
+    """Grouped dots with CIs: each model's Bradley-Terry rating in the two runs."""
+    fig = go.Figure()
+    for df, name in ((left, left_name), (right, right_name)):
+        cis = {"bt_lo", "bt_hi"} <= set(df.columns)
+        fig.add_scatter(x=df["bt"], y=df["model"], mode="markers", name=name, marker={"size": 10},
+                        error_x={"type": "data", "symmetric": False, "array": df["bt_hi"] - df["bt"],
+                                 "arrayminus": df["bt"] - df["bt_lo"]} if cis else None)
+    n = len(set(left["model"]) | set(right["model"]))
+    fig.update_layout(title="Bradley-Terry rating in both runs", height=_height(n), scattermode="group",
+                      xaxis_title="Bradley-Terry rating (Elo points, 1000 = anchor)", yaxis_title="model")
+    return fig

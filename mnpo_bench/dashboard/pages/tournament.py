@@ -1,0 +1,66 @@
+"""Tournament: pairwise win-rate heatmap, maximal-lottery bars, and the preference cycles as a directed graph."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mnpo_bench.dashboard import board as boards
+from mnpo_bench.dashboard import charts, ui, votes
+
+
+def _metrics(diagnostics: dict) -> None:
+    shown = [("cyclic triads", "cyclic_triads", "{:.0f}"), ("coefficient of consistence", "consistency", "{:.2f}"),
+             ("cyclic share (Hodge)", "curl_share", "{:.1%}")]
+    present = [(label, fmt.format(diagnostics[key])) for label, key, fmt in shown
+               if isinstance(diagnostics.get(key), (int, float))]
+    for column, (label, value) in zip(st.columns(max(1, len(present))), present):
+        column.metric(label, value)
+
+
+def render() -> None:
+    """Heatmaps of win rates and battle counts, the maximal lottery and the cycle graph of the picked run."""
+    r = ui.roots()
+    run = ui.current(r)
+    if run is None:
+        return
+    st.title(f"Tournament · {run.name}")
+    battles = run.table("battles")
+    board = boards.Board(run.board_dir) if run.board_dir else None
+    with ui.guard():
+        if board is not None:
+            board = boards.load_board(run.board_dir)
+        pairs = votes.pairs(battles) if battles is not None else None
+        if board is not None and board.matrix is not None:
+            matrix, source = board.matrix, "leaderboard/matrix.csv"
+        elif pairs is not None:
+            matrix, source = votes.win_matrix(pairs), "battles.parquet"
+            board = board or boards.Board(run.board_dir or run.run_dir)
+            board.matrix = matrix
+        else:
+            ui.missing("no tournament yet", f"{run.name}/battles.parquet (and no leaderboard/matrix.csv)")
+            return
+        _metrics(board.diagnostics)
+        st.plotly_chart(charts.heatmap(100 * matrix, f"Pairwise win rate (from {source})",
+                                       "win rate of row vs column (%)"))
+        if pairs is not None:
+            counts = votes.count_matrix(pairs)
+            st.plotly_chart(charts.heatmap(counts, "Battles per pair (battles.parquet)", "battles (count)",
+                                           zmax=float(counts.to_numpy().max()) or 1.0, midpoint=None))
+        else:
+            ui.missing("no battle counts", f"{run.name}/battles.parquet")
+        lottery = board.diagnostics.get("maximal_lottery")
+        if isinstance(lottery, dict) and lottery:
+            st.plotly_chart(charts.mass_bars(pd.Series(lottery, dtype=float), "Maximal lottery (Nash equilibrium of the margin game)"))
+        else:
+            ui.missing("no maximal lottery", f"{run.name}/leaderboard/diagnostics.json (key maximal_lottery)")
+        found = boards.cycles(board)
+        sentence = boards.transitivity_sentence(board)
+        (st.warning if "not transitive" in sentence else st.success)(sentence)
+        st.plotly_chart(charts.cycle_graph(matrix, found))
+        if found:
+            st.dataframe(pd.DataFrame({"cycle": [" → ".join(c + c[:1]) for c in found]}), hide_index=True)
+
+
+if __name__ == "__main__":
+    render()

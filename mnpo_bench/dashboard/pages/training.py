@@ -1,0 +1,77 @@
+"""Training: loss, margin and log-prob curves per method and iteration (train/<method>/metrics.jsonl)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mnpo_bench.dashboard import charts, reads, ui
+from mnpo_bench.dashboard.runs import Run
+
+PLOTS = (  # (columns: legend names, title, y-axis title with unit)
+    ({"loss": "loss"}, "Training loss", "loss (nats per pair)"),
+    ({"margin": "margin"}, "Margin: policy log-ratio of chosen minus rejected", "margin (nats)"),
+    ({"chosen_logp": "chosen", "rejected_logp": "rejected"}, "Policy log-probability of the chosen and rejected responses",
+     "log-probability (nats per sequence)"),
+)
+
+
+def load_metrics(run: Run) -> tuple[pd.DataFrame, list[str]]:
+    """All methods' metrics.jsonl concatenated (a `method` column filled from the folder when absent), and
+    the names of method folders that have no metrics.jsonl."""
+    frames, empty = [], []
+    for folder in sorted(p for p in (run.run_dir / "train").iterdir() if p.is_dir()):
+        path = folder / "metrics.jsonl"
+        if not path.exists():
+            empty.append(folder.name)
+            continue
+        frame = reads.read_jsonl(path)
+        if len(frame):
+            frames.append(frame.assign(method=frame["method"] if "method" in frame else folder.name))
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), empty
+
+
+def _last_steps(metrics: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("method", "player", "iteration") if c in metrics]
+    grouped = metrics.sort_values("step").groupby(keys, dropna=False)
+    out = grouped.tail(1)[keys + [c for c in ("step", "loss", "margin", "chosen_logp", "rejected_logp") if c in metrics]]
+    if "skipped" in metrics:
+        out = out.merge(grouped["skipped"].sum().rename("skipped (examples)").reset_index(), on=keys, how="left")
+    if "tokens_per_s" in metrics:
+        out = out.merge(grouped["tokens_per_s"].mean().rename("tokens/s").reset_index(), on=keys, how="left")
+    return out.reset_index(drop=True)
+
+
+def render() -> None:
+    """Curves and last-step values for the picked run's training."""
+    r = ui.roots()
+    run = ui.current(r)
+    if run is None:
+        return
+    st.title(f"Training · {run.name}")
+    if run.file("train") is None:
+        ui.missing("no training yet", f"{run.name}/train/")
+        return
+    with ui.guard():
+        metrics, empty = load_metrics(run)
+        if empty:
+            st.info(f"no metrics yet for {', '.join(empty)}: train/<method>/metrics.jsonl not found")
+        if metrics.empty:
+            ui.missing("no training metrics yet", f"{run.name}/train/<method>/metrics.jsonl")
+            return
+        methods = sorted(metrics["method"].unique())
+        chosen = st.multiselect("Methods", methods, default=methods, key="train_methods")
+        shown = metrics[metrics["method"].isin(chosen)]
+        if shown.empty:
+            st.info("pick at least one method")
+            return
+        for columns, title, unit in PLOTS:
+            present = {c: n for c, n in columns.items() if c in shown}
+            if present:
+                st.plotly_chart(charts.training_curves(shown, present, title, unit))
+        st.markdown("**Last step of each iteration**")
+        st.dataframe(_last_steps(shown), hide_index=True)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,123 @@
+"""Aggregations of votes with DuckDB: battles.parquet (policy vs policy, one row per persona verdict) and
+judgments.parquet (response vs response). A million battles are grouped inside DuckDB; only the small
+results (one row per model pair or persona) reach pandas. Every function returns plain DataFrames and
+leaves the files untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mnpo_bench.dashboard import reads
+from mnpo_bench.errors import UserError
+
+_PAIRS = """
+WITH g AS (
+  SELECT {who} model_a, model_b,
+         sum(CASE winner WHEN 'model_a' THEN 1.0 WHEN 'tie' THEN 0.5 ELSE 0.0 END) AS sa, count(*) AS n
+  FROM read_parquet($p0) GROUP BY ALL)
+SELECT {who} model, opponent, sum(score) AS score, sum(n) AS n FROM (
+  SELECT {who} model_a AS model, model_b AS opponent, sa AS score, n FROM g
+  UNION ALL SELECT {who} model_b, model_a, n - sa, n FROM g)
+GROUP BY ALL ORDER BY ALL
+"""
+
+
+def require(path: Path, columns: list[str]) -> None:
+    """UserError naming the file and the absent columns when `path` lacks any of `columns`."""
+    absent = [c for c in columns if c not in reads.parquet_columns(path)]
+    if absent:
+        raise UserError(f"needs column(s) {', '.join(absent)}", where=str(path), fix="re-run the stage with a newer mnpo-bench")
+
+
+def pairs(battles: Path, by_persona: bool = False) -> pd.DataFrame:
+    """One row per (persona,) model and opponent: score (wins + ties/2) and n battles, both directions."""
+    require(battles, ["model_a", "model_b", "winner"] + (["annotator"] if by_persona else []))
+    return reads.sql(_PAIRS.format(who="annotator," if by_persona else ""), [battles])
+
+
+def win_matrix(pair_rows: pd.DataFrame) -> pd.DataFrame:
+    """Square frame: row model's win rate against the column model in [0, 1] (ties count half)."""
+    rates = pair_rows.assign(rate=pair_rows["score"] / pair_rows["n"])
+    wide = rates.pivot_table(index="model", columns="opponent", values="rate", aggfunc="mean")
+    models = sorted(set(wide.index) | set(wide.columns))
+    return wide.reindex(index=models, columns=models)
+
+
+def count_matrix(pair_rows: pd.DataFrame) -> pd.DataFrame:
+    """Square frame: battles between row and column model."""
+    wide = pair_rows.pivot_table(index="model", columns="opponent", values="n", aggfunc="sum")
+    models = sorted(set(wide.index) | set(wide.columns))
+    return wide.reindex(index=models, columns=models).fillna(0).astype(int)
+
+
+def persona_ranks(battles: Path) -> pd.DataFrame:
+    """Per persona and model: win rate against the field (mean pairwise win rate over opponents, in [0, 1])
+    and the rank it gives (1 = best); columns persona, model, win_rate, rank, n."""
+    rows = pairs(battles, by_persona=True)
+    rows = rows.assign(rate=rows["score"] / rows["n"])
+    field = rows.groupby(["annotator", "model"], as_index=False).agg(win_rate=("rate", "mean"), n=("n", "sum"))
+    field["rank"] = field.groupby("annotator")["win_rate"].rank(ascending=False, method="min").astype(int)
+    return field.rename(columns={"annotator": "persona"})
+
+
+def rank_spread(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Per model: best and worst rank across personas and their spread (worst - best), widest first."""
+    out = ranks.groupby("model")["rank"].agg(best="min", worst="max").reset_index()
+    out["spread"] = out["worst"] - out["best"]
+    return out.sort_values(["spread", "model"], ascending=[False, True], ignore_index=True)
+
+
+_BIAS = """
+SELECT annotator AS persona, count(*) AS n,
+  avg(CASE WHEN winner = 'tie' THEN 1.0 ELSE 0.0 END) AS tie_rate,
+  avg(CASE WHEN winner = 'tie' THEN NULL WHEN (winner = 'model_a') = ("order" = 'ab') THEN 1.0 ELSE 0.0 END)
+    AS first_shown_wins,
+  avg(CASE WHEN winner = 'tie' OR len_a = len_b THEN NULL WHEN (winner = 'model_a') = (len_a > len_b) THEN 1.0
+      ELSE 0.0 END) AS longer_wins
+FROM read_parquet($p0) GROUP BY annotator ORDER BY annotator
+"""
+
+
+def bias(battles: Path) -> pd.DataFrame:
+    """Per persona: n battles, tie_rate, first_shown_wins (share of decisive verdicts for the response shown
+    first; 0.5 = no position bias) and longer_wins (share for the longer response; 0.5 = no length bias)."""
+    require(battles, ["winner", "annotator", "order", "len_a", "len_b"])
+    return reads.sql(_BIAS, [battles])
+
+
+_AGREE = """
+WITH v AS (SELECT {keys}, {who} AS persona, {vote} AS vote FROM read_parquet($p0) WHERE {vote} IS NOT NULL)
+SELECT x.persona, y.persona AS other, avg(CASE WHEN x.vote = y.vote THEN 1.0 ELSE 0.0 END) AS agreement,
+       count(*) AS n
+FROM v x JOIN v y USING ({keys}) GROUP BY ALL ORDER BY ALL
+"""
+
+
+def agreement(path: Path) -> pd.DataFrame:
+    """Pairwise agreement of personas: share of items (same prompt, pair and order) both judged on which
+    they gave the same verdict; reads battles (annotator, winner) or judgments (persona, label)."""
+    columns = reads.parquet_columns(path)
+    if "annotator" in columns:
+        who, vote, keys = "annotator", "winner", ["prompt_id", "model_a", "model_b", "order"]
+    else:
+        who, vote, keys = "persona", "label", ["prompt_id", "response_a_id", "response_b_id", "order"]
+    require(path, [who, vote, "prompt_id"])
+    keys = [k for k in keys if k in columns]
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    long = reads.sql(_AGREE.format(keys=quoted, who=who, vote=vote), [path])
+    return long.pivot(index="persona", columns="other", values="agreement")
+
+
+_FAILURES = """
+SELECT persona, count(*) AS judgments, avg(CASE WHEN error IS NOT NULL THEN 1.0 ELSE 0.0 END) AS failure_rate,
+       avg(latency_s) AS mean_latency_s, sum(cost_usd) AS cost_usd
+FROM read_parquet($p0) GROUP BY persona ORDER BY persona
+"""
+
+
+def failures(judgments: Path) -> pd.DataFrame:
+    """Per persona from judgments.parquet: judgments, failure_rate (share with an error), mean latency (s), cost (USD)."""
+    require(judgments, ["persona", "error", "latency_s", "cost_usd"])
+    return reads.sql(_FAILURES, [judgments])
