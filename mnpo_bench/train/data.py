@@ -1,0 +1,120 @@
+"""Preference data in TRL's format: read, check and normalise.
+
+Accepted rows have `prompt`, `chosen`, `rejected`, each plain text or a conversational list of
+{"role", "content"} messages (TRL's two formats), and optionally `prob` (the panel probability that
+chosen beats rejected, in [0, 1]; 1.0 when absent) and `prompt_id`. Sources: a local `.parquet`,
+`.jsonl` or `.json` file, or a Hugging Face dataset name (`hf:<name>` or `<name>`, optionally
+`<name>:<split>`), which must already be in the local cache when offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mnpo_bench.errors import UserError
+from mnpo_bench.store import stable_hash
+
+REQUIRED = ("prompt", "chosen", "rejected")
+COLUMNS = ["prompt_id", "prompt", "chosen", "rejected", "prob"]
+
+
+def read_preferences(source: str) -> pd.DataFrame:
+    """Normalised preference rows from `source` (see module docstring): columns prompt_id, prompt
+    (str or message list), chosen (str), rejected (str), prob (float), plus any extra columns kept."""
+    path = Path(source).expanduser()
+    if path.exists():
+        frame = _read_file(path)
+    elif path.suffix in (".parquet", ".jsonl", ".json") or source.startswith((".", "/", "~")):
+        raise UserError("preference file not found", where=source, fix="check the path passed to --data")
+    else:
+        frame = _read_hub(source[3:] if source.startswith("hf:") else source)
+    return normalise_preferences(frame, source)
+
+
+def normalise_preferences(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """`frame` with TRL columns checked and responses reduced to plain text; UserError naming the field."""
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise UserError(f"missing column(s) {', '.join(missing)}", where=where,
+                        fix="preference rows need prompt, chosen and rejected (TRL format)")
+    if frame.empty:
+        raise UserError("no preference rows", where=where, fix="give at least one row")
+    out = frame.copy()
+    out["prompt"] = [_prompt(p, f"{where}: row {i} field 'prompt'") for i, p in enumerate(out["prompt"])]
+    for column in ("chosen", "rejected"):
+        out[column] = [_response(v, f"{where}: row {i} field '{column}'") for i, v in enumerate(out[column])]
+    if "prob" not in out.columns:
+        out["prob"] = 1.0
+    prob = pd.to_numeric(out["prob"], errors="coerce").astype(float)
+    bad = prob.notna() & ((prob < 0) | (prob > 1))
+    if bad.any():
+        raise UserError(f"row {int(np.flatnonzero(bad)[0])} field 'prob' is outside [0, 1]", where=where,
+                        fix="prob is the probability that chosen beats rejected")
+    out["prob"] = prob.fillna(1.0)
+    if "prompt_id" not in out.columns:
+        out["prompt_id"] = [stable_hash(p) for p in out["prompt"]]
+    out["prompt_id"] = out["prompt_id"].astype(str)
+    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]].reset_index(drop=True)
+
+
+def is_empty(text: str) -> bool:
+    """True for a response with no visible text (the empty-response guard skips such pairs)."""
+    return not str(text).strip()
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix == ".jsonl":
+            return pd.read_json(path, lines=True)
+        if path.suffix == ".json":
+            return pd.DataFrame(json.loads(path.read_text()))
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot read preference file ({exc})", where=str(path), fix="give TRL-format rows") from None
+    raise UserError(f"unsupported file type '{path.suffix}'", where=str(path), fix="use .parquet, .jsonl or .json")
+
+
+def _read_hub(name: str) -> pd.DataFrame:
+    dataset, _, split = name.partition(":")
+    try:
+        import datasets
+
+        return datasets.load_dataset(dataset, split=split or "train").to_pandas()
+    except Exception as exc:  # noqa: BLE001 - the hub raises many types; all mean "cannot load"
+        raise UserError(f"cannot load dataset '{dataset}' ({type(exc).__name__})", where="--data",
+                        fix="give a local file, or a dataset already in the Hugging Face cache when offline") from None
+
+
+def _messages(value: Any) -> list[dict[str, str]] | None:
+    """A message list from a list/array of {"role", "content"} mappings, else None."""
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) and all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in value):
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in value]
+    return None
+
+
+def _prompt(value: Any, where: str) -> str | list[dict[str, str]]:
+    if isinstance(value, str):
+        return value
+    messages = _messages(value)
+    if messages is None:
+        raise UserError("expected text or a list of chat messages", where=where, fix="use TRL's preference format")
+    return messages
+
+
+def _response(value: Any, where: str) -> str:
+    """The response text: the string itself, or the content of the last assistant message."""
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""  # a missing response is empty; the empty-response guard skips the pair
+    messages = _messages(value)
+    if messages is None:
+        raise UserError("expected text or a list of chat messages", where=where, fix="use TRL's preference format")
+    return next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), messages[-1]["content"])

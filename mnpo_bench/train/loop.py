@@ -1,0 +1,283 @@
+"""The step loop: one recipe trains one player on one table of preference pairs.
+
+`PreferenceRecipe` follows torchtune's shape (setup / train / save_checkpoint / cleanup), in plain
+PyTorch driven by `accelerate` so `accelerate launch` runs it under DDP, FSDP or DeepSpeed unchanged.
+The pairs arrive with the reference and opponent log-probs already computed (`precompute.py`), so a step
+runs only the policy: chosen and rejected in one forward pass, the loss from the registry, backward,
+clip, AdamW. Pairs with an empty response or a non-finite log-prob are masked out and counted as
+`skipped`; a step whose gradient is not finite is skipped whole, so the weights never see a NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from mnpo_bench.store import write_json
+from mnpo_bench.train.data import is_empty
+from mnpo_bench.train.logprobs import collate_sequences, encode_pair, sequence_logps
+from mnpo_bench.train.metrics import MetricsLog
+from mnpo_bench.train.objectives import OBJECTIVES, PairLogps, masked_mean
+from mnpo_bench.train.recipes import Recipe
+
+PRECOMPUTED = ("ref_chosen_logp", "ref_rejected_logp", "opp_chosen_logp", "opp_rejected_logp")
+
+
+@dataclass
+class TrainJob:
+    """What one run of a recipe trains: the starting policy, the pairs, and where results go."""
+
+    recipe: Recipe
+    policy_path: str  # checkpoint the policy starts from
+    pairs: pd.DataFrame  # prompt, chosen, rejected, prob + PRECOMPUTED columns (opp_* are lists, most recent first)
+    output_dir: Path  # the trained policy (save_pretrained)
+    state_dir: Path  # resumable mid-iteration checkpoints
+    metrics_path: Path
+    method: str
+    iteration: int = 1
+    player: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    on_step: Callable[[dict[str, Any]], None] | None = None  # sees each metrics row (progress, fault injection)
+
+
+class PreferenceRecipe:
+    """setup() → train() → save_policy() → cleanup(); save_checkpoint() runs every `checkpoint_every` steps."""
+
+    def __init__(self, job: TrainJob):
+        self.job = job
+        self.recipe = job.recipe
+        self.objective = OBJECTIVES.get(job.recipe.loss.name, where="loss.name")
+
+    # -- setup ------------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Load the policy, encode the pairs, build optimiser and schedule, and resume if a checkpoint exists."""
+        from accelerate import Accelerator
+        from transformers import AutoConfig, get_scheduler
+
+        from mnpo_bench.policy.load import load_policy, pick_device
+
+        job, optim = self.job, self.recipe.optim
+        on_gpu = pick_device(job.device).type == "cuda"
+        precision = self.recipe.mixed_precision if self.recipe.mixed_precision != "auto" else ("bf16" if on_gpu else "no")
+        self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
+                                       cpu=not on_gpu)
+        torch.manual_seed(job.seed)
+        model, self.tokenizer = load_policy(job.policy_path, device=str(self.accelerator.device), dtype="float32")
+        self.save_dtype = AutoConfig.from_pretrained(job.policy_path).dtype or torch.float32  # master weights are fp32
+        if self.recipe.gradient_checkpointing == "on" or (self.recipe.gradient_checkpointing == "auto" and on_gpu):
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.train()
+        self.items = self._encode(job.pairs)
+        n_batches = math.ceil(len(self.items) / optim.batch_size)
+        self.steps_per_epoch = math.ceil(n_batches / optim.grad_accum)
+        total = self.steps_per_epoch * optim.epochs
+        optimizer = torch.optim.AdamW(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+        schedule = "constant_with_warmup" if optim.schedule == "constant" else optim.schedule
+        scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(optim.warmup_ratio * total),
+                                  num_training_steps=total)
+        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
+        from accelerate.utils import DistributedType
+
+        sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        self.head_only_on_response = not sharded
+        self.metrics = MetricsLog(job.metrics_path, method=job.method, player=job.player, iteration=job.iteration)
+        self.step, self.epoch, self.batches_done = 0, 0, 0
+        self._resume()
+
+    def _encode(self, pairs: pd.DataFrame) -> list[dict[str, Any]]:
+        missing = [c for c in PRECOMPUTED if c not in pairs.columns]
+        if missing:
+            raise ValueError(f"pairs lack precomputed columns {missing}; run precompute first")
+        items = []
+        for row in pairs.itertuples(index=False):
+            encoded = encode_pair(self.tokenizer, row.prompt, row.chosen, row.rejected, self.recipe.max_length)
+            items.append({
+                "pair": encoded, "prob": float(row.prob), "nonempty": not (is_empty(row.chosen) or is_empty(row.rejected)),
+                "ref": (float(row.ref_chosen_logp), float(row.ref_rejected_logp)),
+                "opp": ([float(x) for x in row.opp_chosen_logp], [float(x) for x in row.opp_rejected_logp]),
+            })
+        return items
+
+    def _collate(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = collate_sequences([it["pair"] for it in items], self.tokenizer.pad_token_id)  # (2B, T) each
+        batch["ref"] = torch.tensor([it["ref"] for it in items], dtype=torch.float32)  # (B, 2)
+        batch["opp"] = torch.tensor([it["opp"] for it in items], dtype=torch.float32)  # (B, 2, n)
+        batch["prob"] = torch.tensor([it["prob"] for it in items], dtype=torch.float32)  # (B,)
+        batch["nonempty"] = torch.tensor([it["nonempty"] for it in items], dtype=torch.bool)  # (B,)
+        return batch
+
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        """Micro-batches of pair indices for `epoch`, from a permutation seeded by (seed, epoch)."""
+        order = torch.randperm(len(self.items), generator=torch.Generator().manual_seed(self.job.seed * 1009 + epoch))
+        size = self.recipe.optim.batch_size
+        return [order[i: i + size].tolist() for i in range(0, len(order), size)]
+
+    # -- train ------------------------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """Run the remaining optimiser steps; returns {steps, skipped, seconds, last loss}."""
+        from torch.utils.data import DataLoader
+
+        started, skipped, last = time.time(), 0, None
+        accumulate = self.recipe.optim.grad_accum
+        for epoch in range(self.epoch, self.recipe.optim.epochs):
+            # batches_done counts this process's micro-batches; each process took every num_processes-th
+            batches = self._epoch_batches(epoch)[self.batches_done * self.accelerator.num_processes:]
+            loader = self.accelerator.prepare_data_loader(
+                DataLoader(self.items, batch_sampler=batches, collate_fn=self._collate))
+            window, tick = [], time.time()
+            for batch in loader:
+                with self.accelerator.accumulate(self.model):
+                    loss, stats = self._forward(batch)
+                    self.accelerator.backward(loss)
+                    window.append(stats)
+                    self.batches_done += 1
+                    if self.accelerator.sync_gradients:
+                        row = self._optimizer_step(window, time.time() - tick)
+                        skipped, last = skipped + row["skipped"], row
+                        window, tick = [], time.time()
+            self.epoch, self.batches_done = epoch + 1, 0
+        return {"steps": self.step, "skipped": skipped, "seconds": round(time.time() - started, 3),
+                "loss": last["loss"] if last else None}
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean loss over the valid pairs of one micro-batch, and its statistics."""
+        with self.accelerator.autocast():
+            logps, lengths = sequence_logps(self.model, batch["input_ids"], batch["attention_mask"],
+                                            batch["response_mask"], head_only_on_response=self.head_only_on_response)
+        b = batch["prob"].shape[0]
+        ref, opp = batch["ref"], batch["opp"]  # (B, 2), (B, 2, n)
+        valid = (batch["nonempty"] & torch.isfinite(ref).all(1) & torch.isfinite(opp).flatten(1).all(1)
+                 & torch.isfinite(logps.detach()).view(2, b).all(0))  # (B,)
+
+        def keep(x: torch.Tensor) -> torch.Tensor:  # zero the skipped pairs so no NaN enters the loss
+            return torch.where(valid.expand_as(x), x, torch.zeros_like(x))
+
+        pairs = PairLogps(
+            policy_chosen=keep(logps[:b]), policy_rejected=keep(logps[b:]),
+            ref_chosen=keep(ref[:, 0]), ref_rejected=keep(ref[:, 1]),
+            opp_chosen=keep(opp[:, 0].T), opp_rejected=keep(opp[:, 1].T),  # (n, B)
+            chosen_tokens=lengths[:b], rejected_tokens=lengths[b:], prob=batch["prob"],
+            opp_weights=self._opponent_weights(opp.shape[-1]),
+        )
+        loss = masked_mean(self.objective(pairs, self.recipe.loss), valid)
+        n_valid = max(1, int(valid.sum()))
+        stats = {
+            "loss": float(loss.detach()), "valid": int(valid.sum()), "skipped": int(b - valid.sum()),
+            "margin": float((pairs.policy_chosen - pairs.policy_rejected).detach().sum()) / n_valid,
+            "chosen_logp": float(pairs.policy_chosen.detach().sum()) / n_valid,
+            "rejected_logp": float(pairs.policy_rejected.detach().sum()) / n_valid,
+            "tokens": int(batch["attention_mask"].sum()),
+        }
+        return loss, stats
+
+    def _opponent_weights(self, n: int) -> torch.Tensor | None:
+        weights = self.recipe.opponents.weights
+        if weights is None or n == 0:
+            return None
+        return torch.tensor(weights[:n], dtype=torch.float32, device=self.accelerator.device)
+
+    def _optimizer_step(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+        """Clip, step (unless the gradient is not finite), schedule; log and return the metrics row."""
+        max_norm = self.recipe.optim.max_grad_norm or float("inf")
+        grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), max_norm))
+        lr = self.scheduler.get_last_lr()[0]
+        skipped = sum(s["skipped"] for s in window)
+        if math.isfinite(grad_norm):
+            self.optimizer.step()
+        else:  # a NaN/inf gradient: drop the whole step, count its pairs as skipped
+            skipped += sum(s["valid"] for s in window)
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        valid = sum(s["valid"] for s in window) or 1
+        row = {
+            "step": self.step, "loss": sum(s["loss"] * s["valid"] for s in window) / valid,
+            "margin": sum(s["margin"] * s["valid"] for s in window) / valid,
+            "chosen_logp": sum(s["chosen_logp"] * s["valid"] for s in window) / valid,
+            "rejected_logp": sum(s["rejected_logp"] * s["valid"] for s in window) / valid,
+            "grad_norm": grad_norm if math.isfinite(grad_norm) else None, "lr": lr,
+            "tokens_per_s": sum(s["tokens"] for s in window) / max(seconds, 1e-9), "skipped": skipped,
+            "time": time.time(),
+        }
+        if self.accelerator.is_main_process:
+            row = self.metrics.write(row)
+        if self.recipe.checkpoint_every and self.step % self.recipe.checkpoint_every == 0:
+            self.save_checkpoint()
+        if self.job.on_step:
+            self.job.on_step(row)
+        return row
+
+    # -- checkpoints ------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        """Save model, optimiser, schedule, RNG and position to state_dir/step-<n>; LATEST points to it."""
+        state_dir = Path(self.job.state_dir)
+        target = state_dir / f"step-{self.step:06d}"
+        self.accelerator.save_state(str(target))
+        if self.accelerator.is_main_process:
+            write_json(target / "position.json", {"step": self.step, "epoch": self.epoch,
+                                                  "batches_done": self.batches_done})
+            write_json(state_dir / "LATEST.json", {"dir": target.name})
+            for old in state_dir.glob("step-*"):
+                if old != target:
+                    shutil.rmtree(old, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
+        return target
+
+    def _resume(self) -> None:
+        latest = Path(self.job.state_dir) / "LATEST.json"
+        if not latest.exists():
+            if self.accelerator.is_main_process:
+                self.metrics.restart_from(0)
+            return
+        source = latest.parent / json.loads(latest.read_text())["dir"]
+        self.accelerator.load_state(str(source))
+        position = json.loads((source / "position.json").read_text())
+        self.step, self.epoch, self.batches_done = position["step"], position["epoch"], position["batches_done"]
+        if self.accelerator.is_main_process:
+            self.metrics.restart_from(self.step)
+
+    # -- output -----------------------------------------------------------------------------------------
+    def save_policy(self) -> Path:
+        """Write the trained policy (weights in the checkpoint's dtype, tokenizer) to output_dir atomically."""
+        out = Path(self.job.output_dir)
+        if self.accelerator.is_main_process:
+            model = self.accelerator.unwrap_model(self.model)
+            dtype = self.save_dtype if isinstance(self.save_dtype, torch.dtype) else getattr(torch, str(self.save_dtype))
+            state = {k: v.to(dtype) if v.is_floating_point() else v
+                     for k, v in self.accelerator.get_state_dict(self.model).items()}
+            scratch = out.parent / f".{out.name}.tmp"
+            shutil.rmtree(scratch, ignore_errors=True)
+            model.save_pretrained(scratch, state_dict=state)
+            self.tokenizer.save_pretrained(scratch)
+            shutil.rmtree(out, ignore_errors=True)
+            scratch.rename(out)
+        self.accelerator.wait_for_everyone()
+        return out
+
+    def cleanup(self) -> None:
+        """Drop the checkpoints and free the model."""
+        if self.accelerator.is_main_process:
+            shutil.rmtree(self.job.state_dir, ignore_errors=True)
+        self.accelerator.free_memory()
+        del self.model, self.optimizer, self.scheduler
+
+
+def run_recipe(job: TrainJob) -> dict[str, Any]:
+    """Train `job` to the end (resuming from its state_dir if a checkpoint is there) and save the policy;
+    returns the summary of `PreferenceRecipe.train` plus the output path."""
+    recipe = PreferenceRecipe(job)
+    recipe.setup()
+    summary = recipe.train()
+    summary["output_dir"] = str(recipe.save_policy())
+    recipe.cleanup()
+    return summary

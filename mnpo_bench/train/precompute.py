@@ -1,0 +1,54 @@
+"""Reference and opponent log-probs, computed once per iteration and stored with the pairs.
+
+The columns added to a preference table are what `loop.PreferenceRecipe` reads:
+    ref_chosen_logp, ref_rejected_logp      float, summed response log-prob under the reference (nats)
+    opp_chosen_logp, opp_rejected_logp      list[float], one per opponent, in population order
+    chosen_tokens, rejected_tokens          int, response lengths in tokens (after truncation)
+Everything is encoded by `logprobs.encode_pair` and scored by `logprobs.sequence_logps`, the same code the
+training step runs, so the stored values are exactly what the policy would compute at initialisation.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mnpo_bench.progress import Progress
+from mnpo_bench.train.logprobs import encode_pair, precompute_logps
+
+
+def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch_size: int,
+                device: str = "auto") -> dict[str, list]:
+    """Summed log-probs and lengths of every pair's chosen and rejected response under one frozen policy
+    (see `logprobs.precompute_logps` for the keys)."""
+    from mnpo_bench.policy.load import load_policy
+
+    model, tokenizer = load_policy(policy_path, device=device, dtype="float32")
+    encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, max_length) for r in pairs.itertuples()]
+    scores = precompute_logps(model, tokenizer, encoded, batch_size, model.device)
+    del model
+    return scores
+
+
+def add_logps(
+    pairs: pd.DataFrame,
+    reference: str,
+    opponents: list[str],
+    *,
+    max_length: int,
+    batch_size: int = 32,
+    device: str = "auto",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """`pairs` with the reference's and each opponent's log-probs added (columns in the module docstring).
+    A policy that appears several times (the reference as an opponent at t = 1) is scored once."""
+    progress = progress or Progress(quiet=True)
+    cache: dict[str, dict[str, list]] = {}
+    for path in progress.track(list(dict.fromkeys([reference, *opponents])), "score pairs (ref + opponents)"):
+        cache[path] = score_pairs(path, pairs, max_length=max_length, batch_size=batch_size, device=device)
+    out = pairs.reset_index(drop=True).copy()
+    ref = cache[reference]
+    out["ref_chosen_logp"], out["ref_rejected_logp"] = ref["chosen_logp"], ref["rejected_logp"]
+    out["chosen_tokens"], out["rejected_tokens"] = ref["chosen_tokens"], ref["rejected_tokens"]
+    out["opp_chosen_logp"] = [[cache[o]["chosen_logp"][i] for o in opponents] for i in range(len(out))]
+    out["opp_rejected_logp"] = [[cache[o]["rejected_logp"][i] for o in opponents] for i in range(len(out))]
+    return out

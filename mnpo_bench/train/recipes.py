@@ -1,0 +1,139 @@
+"""Training recipes: one YAML per method in `trainer/`, validated into a `Recipe`.
+
+A recipe file holds the settings the embedded tiny model trains with at the top level, and a `paper:`
+block of overrides with the published settings for 7–9B models. `load_recipe(name, profile="paper")`
+merges that block in; both profiles are validated whenever a recipe is loaded or listed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from mnpo_bench import settings
+from mnpo_bench.errors import UserError, did_you_mean
+from mnpo_bench.paths import builtin_dir
+from mnpo_bench.settings import Section
+
+PROFILES = ("tiny", "paper")
+
+
+class LossSettings(Section):
+    """Which loss, and its hyperparameters (each loss reads only the ones it needs)."""
+
+    name: str = Field(..., description="loss name: mnpo, inpo, dpo, ipo, simpo or sppo")
+    beta: float = Field(0.1, gt=0, description="DPO/SimPO inverse temperature; IPO's τ")
+    eta: float = Field(0.0075, gt=0, description="MNPO/INPO KL strength (target margin 1/(2η)); SPPO step size")
+    ratio: float = Field(1 / 3, ge=0, le=1, description="MNPO/INPO weight of the reference in the mixture (τ/η)")
+    gamma: float = Field(0.5, description="SimPO target margin γ (nats of length-averaged reward)")
+    average_logps: bool = Field(False, description="length-average sequence log-probs instead of summing them")
+
+
+class OpponentSettings(Section):
+    """Who the policy plays against (MNPO family and SPPO); ignored by the other losses."""
+
+    population: Literal["none", "td", "ht"] = Field(
+        "none", description="none; td = the last k iterates (TD-MNPO); ht = the other personas' players (HT-MNPO)")
+    k: int = Field(0, ge=0, description="TD: number of past iterates (the reference is iterate 0)")
+    weights: list[float] | None = Field(
+        None, description="TD: weight per opponent, most recent first (normalised; uniform when null)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "OpponentSettings":
+        if self.population == "td" and self.k < 1:
+            raise ValueError("a td population needs k >= 1")
+        if self.weights is not None:
+            if self.population != "td" or len(self.weights) != self.k:
+                raise ValueError("weights are for a td population and need exactly k entries")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative with a positive sum")
+        return self
+
+
+class OptimSettings(Section):
+    """The optimiser and its schedule."""
+
+    lr: float = Field(5e-7, gt=0, description="peak learning rate (AdamW)")
+    schedule: Literal["cosine", "linear", "constant"] = Field("cosine", description="decay after warm-up")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="fraction of steps spent warming up linearly")
+    epochs: int = Field(1, ge=1, description="passes over the iteration's preference pairs")
+    batch_size: int = Field(8, ge=1, description="preference pairs per micro-batch (per device)")
+    grad_accum: int = Field(1, ge=1, description="micro-batches per optimiser step")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
+    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping norm (null: no clipping)")
+
+
+class Recipe(Section):
+    """One training method: loss, opponents, optimiser, sequence handling."""
+
+    version: int = Field(1, description="recipe format version")
+    method: str = Field(..., description="name of the method in run outputs (train/<method>/iter<t>)")
+    description: str = Field("", description="one line on what the method is")
+    loss: LossSettings = Field(..., description="loss and hyperparameters")
+    opponents: OpponentSettings = Field(default_factory=OpponentSettings, description="opponent population")
+    optim: OptimSettings = Field(default_factory=OptimSettings, description="optimiser")
+    max_length: int = Field(256, ge=8, description="tokens of prompt + response (prompt keeps at most half)")
+    precompute_batch_size: int = Field(32, ge=1, description="pairs per batch when precomputing log-probs")
+    checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N optimiser steps (0: never)")
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 on GPU, none on CPU")
+    gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", description="auto: on for GPU, off on CPU")
+    paper: dict[str, Any] = Field(default_factory=dict, description="overrides with the paper's settings (7–9B)")
+
+    @model_validator(mode="after")
+    def _check_loss(self) -> "Recipe":
+        from mnpo_bench.train.objectives import OBJECTIVES
+
+        if self.loss.name not in OBJECTIVES:
+            raise ValueError(f"unknown loss '{self.loss.name}' ({did_you_mean(self.loss.name, OBJECTIVES)})")
+        needs = OBJECTIVES.get(self.loss.name).opponents
+        if needs and self.opponents.population == "none":
+            raise ValueError(f"loss '{self.loss.name}' needs opponents (set opponents.population to td or ht)")
+        return self
+
+
+def recipe_path(name: str) -> Path:
+    """The YAML of recipe `name` (a built-in name in trainer/ or a path); UserError when missing."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.exists():
+            raise UserError("recipe file not found", where=name, fix="check the path")
+        return candidate
+    path = builtin_dir("trainer") / f"{name}.yaml"
+    if not path.exists():
+        raise UserError(f"unknown recipe '{name}'", where="train.methods",
+                        fix=did_you_mean(name, [p.stem for p in builtin_recipe_files()]))
+    return path
+
+
+def builtin_recipe_files() -> list[Path]:
+    """The shipped recipe YAMLs (not the accelerate configs), sorted by name."""
+    return sorted(builtin_dir("trainer").glob("*.yaml"))
+
+
+def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | None = None) -> Recipe:
+    """The validated recipe `name` under `profile` ("tiny" or "paper") with nested `overrides` merged last."""
+    if profile not in PROFILES:
+        raise UserError(f"unknown recipe profile '{profile}'", where="train.profile", fix=did_you_mean(profile, PROFILES))
+    path = recipe_path(name)
+    data = settings.read_yaml(path)
+    base = settings.build(Recipe, data, str(path))
+    if profile == "paper":
+        data = settings.deep_merge({k: v for k, v in data.items() if k != "paper"}, base.paper)
+    data = settings.deep_merge(data, overrides or {})
+    source = f"{path} ({profile} profile)" if profile == "paper" else str(path)
+    return settings.build(Recipe, data, source)
+
+
+def list_recipes() -> list[str]:
+    """One line per shipped recipe: name, loss, opponents, tiny lr and description."""
+    lines = []
+    for path in builtin_recipe_files():
+        recipe = load_recipe(str(path))
+        load_recipe(str(path), profile="paper")  # the paper block must validate too
+        opp = recipe.opponents
+        who = {"none": "-", "td": f"td k={opp.k}", "ht": "ht (personas)"}[opp.population]
+        lines.append(f"{path.stem:<10} loss={recipe.loss.name:<6} opponents={who:<14} lr={recipe.optim.lr:g}  "
+                     f"{recipe.description}")
+    return lines
