@@ -1,6 +1,12 @@
-"""Config of the annotator panel in a run (owned by the panel subsystem)."""
+"""Config of the annotator panel in a run (owned by the panel subsystem).
+
+The panel itself (which personas, their weights, the aggregation) is a preset in `annotators/panels/`;
+these fields pick the preset and override the few knobs a run commonly changes.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -12,3 +18,14 @@ class PanelConfig(Section):
 
     enabled: bool = Field(True, description="run the annotate stage")
     preset: str = Field("default", description="panel preset name in annotators/panels/, or a path to a panel YAML")
+    aggregation: Literal["sample", "vote", "mean"] | None = Field(
+        None, description="override the preset's aggregation: sample (one persona per comparison, drawn by "
+        "weight), vote (weighted majority) or mean (weighted mean probability); null keeps the preset's")
+    shared_quality: float | None = Field(
+        None, ge=0, le=1, description="override the preset's shared-quality knob: each persona's probability "
+        "becomes (1-q)*own + q*quality persona's, before biases; 0 keeps personas independent, null keeps the preset's")
+    both_orders: bool = Field(True, description="judge every pair in both presentation orders (a,b) and (b,a)")
+    cache: bool = Field(True, description="read and write the persistent judge cache (a re-run makes no judge calls)")
+    cache_dir: str | None = Field(None, description="judge cache directory; null = <cache_dir()>/judgments")
+    device: str = Field("auto", description="device of model judges (embedding, reward_model, lm_judge): auto, cpu, cuda")
+    chunk_size: int = Field(256, ge=1, description="comparisons per backend call batch; the cache is written after each")
