@@ -1,0 +1,126 @@
+"""report.md: the headline table and the findings in plain words."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from mnpo_bench.ratings.compute import Leaderboard
+
+BIAS = 0.10  # an annotator more than this far from 1/2 in position or length preference is called biased
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _num(x: float, digits: int = 0) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def render_report(board: Leaderboard, source: str, bench_columns: list[str]) -> str:
+    """The markdown report of `board` (ratings from `source`), bench columns joined if any."""
+    d, table = board.diagnostics, board.ratings
+    head = [f"# Leaderboard: {source}", "",
+            f"{d['n_models']} models, {d['n_battles']:,} battles ({d['n_failures']:,} failed judgments left out), "
+            f"{len(board.annotators)} annotator(s), {d['bootstrap']} bootstrap rounds, reference: {d['reference'] or 'none'}.",
+            "", "## Ratings", ""]
+    rows = [[str(r.rank_ub), r.model, f"{_num(r.bt)} [{_num(r.bt_lo)}, {_num(r.bt_hi)}]",
+             f"{_pct(r.win_rate)} [{_pct(r.win_rate_lo)}, {_pct(r.win_rate_hi)}]", _pct(r.win_rate_vs_ref),
+             _pct(r.lc_win_rate_vs_ref), _pct(r.nash_mass), _num(r.nash_skill, 2), _num(r.copeland, 1), f"{r.n_battles:,}"]
+            for r in table.itertuples()]
+    lines = head + _table(["rank", "model", "Bradley-Terry (95% CI)", "win rate vs field (95% CI)", "vs reference",
+                           "LC vs reference", "maximal lottery", "Nash skill", "Copeland", "battles"], rows)
+    lines += ["", "rank: 1 + the number of models whose Bradley-Terry lower bound is above this model's upper bound. "
+              "Win rate vs field: expected score against the uniform mixture of the other models. "
+              "Nash skill: expected log-odds against the Nash-averaging equilibrium (0 = in its support).",
+              "", "## Findings", ""]
+    lines += [f"- {finding}" for finding in findings(board)]
+    lines += ["", "## Annotators", ""]
+    lines += _table(["annotator", "battles", "failures", "agreement", "prefers first shown", "prefers longer"],
+                    [[a.annotator, f"{a.n_battles:,}", f"{a.failures:,}", _pct(a.agreement), _pct(a.position_bias),
+                      _pct(a.length_bias)] for a in board.annotators.itertuples()])
+    if bench_columns:
+        lines += ["", "## Standard benchmarks", ""]
+        lines += _table(["model", *bench_columns],
+                        [[r["model"], *(_num(r[c], 3) for c in bench_columns)] for _, r in table.iterrows()])
+    return "\n".join(lines) + "\n"
+
+
+def findings(board: Leaderboard) -> list[str]:
+    """Plain-language findings: transitivity, equilibria, reference, annotators, data quality."""
+    d, table = board.diagnostics, board.ratings
+    out = []
+    if d["n_significant_cycles"]:
+        more = f" ({d['n_significant_cycles']} significant cycles in all)" if d["n_significant_cycles"] > 1 else ""
+        out.append(f"The ranking is not transitive: {d['cycles'][0]['text']}, every step significant at 95%{more}.")
+    elif d["cyclic_triads"]:
+        out.append(f"The pairwise majority has {d['cyclic_triads']} cyclic triad(s), none significant at 95%.")
+    else:
+        out.append("The pairwise majority is transitive: no cyclic triads.")
+    out.append(f"Coefficient of consistence {d['consistency']:.2f} (1 = a strict ranking, 0 = as cyclic as possible); "
+               f"{_pct(d['curl_share'])} of the preference signal is cyclic (Hodge), "
+               f"{_pct(d['curl_share_support'])} on the maximal lottery's support.")
+    lottery = {m: p for m, p in d["maximal_lottery"].items() if p > 1e-3}
+    if d["condorcet_winner"]:
+        out.append(f"{d['condorcet_winner']} beats every other model head-to-head (Condorcet winner); "
+                   "the maximal lottery puts all its mass on it.")
+    else:
+        mix = ", ".join(f"{m} ({_pct(p)})" for m, p in lottery.items())
+        out.append(f"No model beats all others; the maximal lottery mixes {mix}.")
+    top_bt, top_ml = table["model"].iloc[0], next(iter(d["maximal_lottery"]))
+    if top_bt != top_ml:
+        out.append(f"Bradley-Terry ranks {top_bt} first, but the maximal lottery puts most mass on {top_ml}: "
+                   "a single Elo number hides the cycle.")
+    outside = table[table["nash_avg_mass"] <= 1e-6].sort_values("nash_skill", ascending=False)
+    if len(outside):
+        best = outside.iloc[0]
+        out.append(f"Nash averaging (unchanged by copies of a model) puts {len(table) - len(outside)} model(s) in its "
+                   f"support; the strongest outside it is {best.model} (skill {best.nash_skill:.2f} log-odds).")
+    out += _reference_findings(board) + _annotator_findings(board)
+    if d["imputed_pairs"]:
+        out.append(f"{d['imputed_pairs']} pair(s) never met; the field win rate, Copeland score and equilibria use "
+                   "Bradley-Terry predictions for them.")
+    return out
+
+
+def _reference_findings(board: Leaderboard) -> list[str]:
+    d, table = board.diagnostics, board.ratings
+    if d["reference"] is None:
+        return []
+    others = table[table["model"] != d["reference"]].dropna(subset=["win_rate_vs_ref"])
+    if others.empty:
+        return []
+    best = others.sort_values("win_rate_vs_ref", ascending=False).iloc[0]
+    out = [f"Best against the reference ({d['reference']}): {best.model}, {_pct(best.win_rate_vs_ref)} "
+           f"(length-controlled {_pct(best.lc_win_rate_vs_ref)})."]
+    shift = (others["lc_win_rate_vs_ref"] - others["win_rate_vs_ref"]).abs()
+    if shift.notna().any() and shift.max() > 0.02:
+        moved = others.loc[shift.idxmax()]
+        out.append(f"Length control moves {moved.model} the most: {_pct(moved.win_rate_vs_ref)} raw, "
+                   f"{_pct(moved.lc_win_rate_vs_ref)} at equal length.")
+    return out
+
+
+def _annotator_findings(board: Leaderboard) -> list[str]:
+    out = []
+    spread = pd.DataFrame.from_dict(board.diagnostics["rank_spread"], orient="index").dropna()
+    if len(board.annotators) > 1 and len(spread) and spread["rank_spread"].max() > 0:
+        model = spread["rank_spread"].astype(float).idxmax()
+        row = spread.loc[model]
+        out.append(f"Annotators disagree most about {model}: ranked from {int(row.rank_best)} to {int(row.rank_worst)}.")
+    for a in board.annotators.itertuples():
+        if not math.isnan(a.position_bias) and abs(a.position_bias - 0.5) > BIAS:
+            out.append(f"{a.annotator} prefers the response shown first {_pct(a.position_bias)} of the time.")
+        if not math.isnan(a.length_bias) and abs(a.length_bias - 0.5) > BIAS:
+            out.append(f"{a.annotator} prefers the longer response {_pct(a.length_bias)} of the time.")
+        if a.failures:
+            out.append(f"{a.annotator}: {a.failures:,} judgment(s) failed ({_pct(a.failure_rate)}); "
+                       "they are left out, not counted as ties.")
+    return out

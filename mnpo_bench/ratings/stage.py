@@ -1,0 +1,34 @@
+"""The leaderboard stage: the run's battles (and bench results) to `leaderboard/`, published to
+`<leaderboard.publish_dir>/<run name>/`. The last stage of the default pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnpo_bench.pipeline import Context, StageRun
+from mnpo_bench.ratings.leaderboard import OUTPUTS, build_leaderboard, copy_leaderboard
+
+
+def leaderboard_stage(ctx: Context) -> None:
+    """Run (or skip, when its inputs are unchanged) the leaderboard stage of the run in `ctx`."""
+    config = ctx.config.leaderboard
+    if not config.enabled:
+        ctx.progress.note("[dim]skip[/dim] leaderboard (disabled)")
+        return
+    inputs = {"leaderboard": config, "seed": ctx.config.seed, "name": ctx.config.name}
+    after = tuple(stage for stage in ("tournament", "bench") if stage in ctx.hashes)
+    ctx.stage("leaderboard", _run, inputs=inputs, after=after)
+
+
+def _run(run: StageRun) -> list[str]:
+    ctx = run.ctx
+    config = ctx.config.leaderboard
+    store = ctx.store
+    bench = store.read_table("bench") if store.has_table("bench") else None
+    out = store.path("leaderboard")
+    build_leaderboard(store.read_table("battles"), out, reference=config.reference, bootstrap=config.bootstrap,
+                      seed=ctx.config.seed, bench=bench, source=str(store.path("battles.parquet")))
+    published = Path(config.publish_dir) / ctx.config.name
+    copy_leaderboard(out, published)
+    ctx.progress.note(f"published the leaderboard to {published}/")
+    return [f"leaderboard/{name}" for name in OUTPUTS]

@@ -1,0 +1,72 @@
+"""Battles aggregated to unique outcomes per pair, and the bootstrap that resamples those counts.
+
+Every rating here depends on the battles only through, for each unordered pair {i, j}, how many battles it
+had (N_ij) and the summed score of i (W_ij; a tie is worth ½). A *cell* is one (pair, score) value seen
+`count` times. Resampling battles with replacement is exactly a multinomial draw of the cell counts, so the
+bootstrap never touches the raw rows: with hard winners a million battles among 64 models are ~6,000 cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from mnpo_bench.errors import UserError
+
+
+@dataclass
+class Tally:
+    """Cells of aggregated outcomes: pair (i, j) with i < j, score of i, and how many battles had it."""
+
+    n_models: int
+    i: np.ndarray  # (C,) int
+    j: np.ndarray  # (C,) int
+    score: np.ndarray  # (C,) float in [0, 1], the score of model i
+    count: np.ndarray  # (C,) float, battles in the cell
+
+    @classmethod
+    def from_codes(cls, n_models: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> "Tally":
+        """Aggregate battles given as model codes `a`, `b` (N,) and the score of `a` (N,)."""
+        flip = a > b
+        i, j = np.where(flip, b, a), np.where(flip, a, b)
+        score = np.where(flip, 1.0 - score_a, score_a)
+        key = np.stack([i * n_models + j, score], axis=1)  # (N, 2)
+        cells, count = np.unique(key, axis=0, return_counts=True)
+        pair = cells[:, 0].astype(np.int64)
+        return cls(n_models, pair // n_models, pair % n_models, cells[:, 1], count.astype(float))
+
+    def matrices(self, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(W, N), each (R, n, n): W[r, i, j] is i's summed score against j, N[r, i, j] their battles.
+
+        `counts` (R, C) are resampled cell counts; None means the observed counts (R = 1).
+        """
+        counts = self.count[None, :] if counts is None else np.asarray(counts, dtype=float)
+        n, rounds = self.n_models, counts.shape[0]
+        pair = self.i * n + self.j
+        cells = len(pair)
+        won = sparse.csr_matrix((self.score, (np.arange(cells), pair)), shape=(cells, n * n))
+        met = sparse.csr_matrix((np.ones(cells), (np.arange(cells), pair)), shape=(cells, n * n))
+        upper_w = np.asarray((won.T @ counts.T).T).reshape(rounds, n, n)  # i < j entries only
+        upper_n = np.asarray((met.T @ counts.T).T).reshape(rounds, n, n)
+        N = upper_n + upper_n.transpose(0, 2, 1)
+        W = upper_w + (upper_n - upper_w).transpose(0, 2, 1)
+        return W, N
+
+    def resample(self, rounds: int, rng: np.random.Generator) -> np.ndarray:
+        """(rounds, C) cell counts of `rounds` bootstrap resamples of the battles (multinomial on cells)."""
+        total = int(round(self.count.sum()))
+        return rng.multinomial(total, self.count / self.count.sum(), size=rounds).astype(float)
+
+
+def check_connected(N: np.ndarray, models: list[str], source: str) -> None:
+    """A UserError when some models never meet the others, even through third models (no common scale)."""
+    graph = sparse.csr_matrix(N > 0)
+    n_parts, labels = connected_components(graph, directed=False)
+    if n_parts > 1:
+        groups = [sorted(m for m, lab in zip(models, labels) if lab == part) for part in range(n_parts)]
+        shown = "; ".join("{" + ", ".join(g[:4]) + (", ..." if len(g) > 4 else "") + "}" for g in groups[:3])
+        raise UserError(f"the models fall into {n_parts} groups that never meet: {shown}", where=source,
+                        fix="add battles linking the groups (ratings across them are not defined)")
