@@ -1,18 +1,28 @@
 """The probe set: built-in prompts with responses in the styles the tiny policy learns (terse, stated,
 worked, chatty, hedged; right or wrong; lists in any format with right or wrong counts). `personas test`
-judges its pairs to measure a persona's biases; tests use it as realistic, varied input.
+judges its pairs to measure a persona's biases (`measure_persona`); tests use it as realistic input.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pandas as pd
 
+from mnpo_bench.panel.annotate import build_pairs
+from mnpo_bench.panel.config import PanelConfig
+from mnpo_bench.panel.diagnostics import agreement, persona_table
+from mnpo_bench.panel.judge import run_panel
+from mnpo_bench.panel.personas import Panel, load_persona
+from mnpo_bench.paths import builtin_dir
 from mnpo_bench.policy.corpus import ANSWERERS
+from mnpo_bench.progress import Progress
 from mnpo_bench.prompts.families import FAMILIES, Prompt
 from mnpo_bench.prompts.load import builtin_prompts
+
+LOCAL_BACKENDS = ("rule", "embedding")  # built-in personas that run anywhere, instantly
 
 
 def probe_tables(n_prompts: int = 20, samples: int = 4, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -38,3 +48,39 @@ def probe_tables(n_prompts: int = 20, samples: int = 4, seed: int = 0) -> tuple[
                          "n_tokens": len(text.split()), "finish_reason": "stop", "empty": not text.strip(),
                          "truncated": False})
     return prompts, pd.DataFrame(rows)
+
+
+def measure_persona(name_or_path: str, overrides: dict[str, Any] | None = None, *, n_prompts: int = 20,
+                    seed: int = 0, cache_dir: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """What `personas test` prints: the persona's measured biases on the probe set and its agreement with
+    every built-in persona that runs locally (rule and embedding backends).
+
+    Returns {"persona", "backend", "source", "row" (persona_table row: rates in [0, 1], latency in seconds,
+    cost in USD), "others": [{"persona", "agreement", "kappa"}], "skipped": [names not run]}.
+    """
+    progress = progress or Progress(quiet=True)
+    persona = load_persona(name_or_path, overrides)
+    others, skipped = [], []
+    for path in sorted(builtin_dir("annotators").glob("*.yaml")):
+        other = load_persona(path)
+        if other.name == persona.name:
+            continue
+        if other.backend in LOCAL_BACKENDS:
+            others.append(other)
+        else:
+            skipped.append(other.name)
+    members = tuple([(persona, 1.0)] + [(o, 1.0) for o in others])
+    panel = Panel("probe", "mean", members, weights={p.name: 1.0 for p, _ in members})
+    prompts, generations = probe_tables(n_prompts, 4, seed)
+    pairs = build_pairs(prompts, generations)
+    cfg = PanelConfig(cache_dir=cache_dir)
+    judgments, stats = run_panel(pairs, panel, cfg, seed=seed, progress=progress)
+    table = persona_table(judgments, pairs, stats.as_dict()).set_index("persona")
+    agree = agreement(judgments)
+    return {
+        "persona": persona.name, "backend": persona.backend, "source": persona.source,
+        "row": table.loc[persona.name].to_dict(),
+        "others": [{"persona": o.name, "agreement": agree["agreement"].get(persona.name, {}).get(o.name),
+                    "kappa": agree["kappa"].get(persona.name, {}).get(o.name)} for o in others],
+        "skipped": skipped,
+    }

@@ -1,0 +1,115 @@
+"""The `annotate` stage: the panel judges every pair among each train prompt's reference samples.
+
+Reads `prompts` (split "train") and `generations` (policy "reference"); writes judgments.parquet,
+preferences.parquet, panel_diagnostics.json and panel_annotators.csv. Its input hash covers the panel
+config, every seated persona's content hash and the seed; inside the stage, resuming is the persistent
+judge cache's job (a killed stage re-run makes no calls for what it had already judged).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from mnpo_bench.errors import UserError
+from mnpo_bench.panel.annotate import annotate_with_stats
+from mnpo_bench.panel.diagnostics import panel_diagnostics
+from mnpo_bench.panel.personas import Panel, resolve_panel
+from mnpo_bench.store import write_json, write_text
+
+OUTPUTS = ["judgments.parquet", "preferences.parquet", "panel_diagnostics.json", "panel_annotators.csv"]
+RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size"}  # do not change any verdict
+
+
+def stage_inputs(ctx: Any, panel: Panel) -> dict[str, Any]:
+    """What the stage's result depends on: panel config, persona content hashes, seed."""
+    personas = {p.name: p.hash for p, _ in panel.members}
+    if panel.quality is not None:
+        personas[f"quality:{panel.quality.name}"] = panel.quality.hash
+    return {"panel": ctx.config.panel.model_dump(mode="json", exclude=RUNTIME_ONLY), "personas": personas,
+            "panel_file": {"aggregation": panel.aggregation, "shared_quality": panel.shared_quality,
+                           "weights": panel.weights},
+            "seed": ctx.config.seed}
+
+
+def annotate_stage(ctx: Any) -> None:
+    """Run the annotate stage of the pipeline on `ctx` (a mnpo_bench.pipeline.Context)."""
+    cfg = ctx.config.panel
+    if not cfg.enabled:
+        ctx.progress.note("[dim]skip[/dim] annotate (panel.enabled is false)")
+        return
+    panel = resolve_panel(cfg)
+
+    def run(stage: Any) -> list[str]:
+        store = ctx.store
+        prompts = store.read_table("prompts")
+        prompts = prompts[prompts["split"] == "train"]
+        generations = store.read_table("generations")
+        generations = generations[generations["policy"] == "reference"]
+        judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=ctx.config.seed,
+                                                             progress=ctx.progress)
+        diagnostics, table = panel_diagnostics(judgments, pairs, panel.weights, panel.aggregation, stats.as_dict())
+        diagnostics["panel"] = {"name": panel.name, "source": panel.source, "aggregation": panel.aggregation,
+                                "shared_quality": panel.shared_quality, "weights": panel.weights,
+                                "quality_persona": panel.quality.name if panel.quality else None}
+        diagnostics["counts"]["preferences"] = len(prefs)
+        store.write_table("judgments", judgments)
+        store.write_table("preferences", prefs)
+        write_json(store.path("panel_diagnostics.json"), _finite(diagnostics))
+        write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
+        counts = diagnostics["counts"]
+        calls = sum(s["calls"] for s in stats.as_dict().values())
+        hits = sum(s["cache_hits"] for s in stats.as_dict().values())
+        ctx.progress.note(f"  annotate: {counts['judgments']} judgments ({counts['failed']} failed, "
+                          f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
+                          f"{calls} judge calls, {hits} from cache")
+        return list(OUTPUTS)
+
+    ctx.stage("annotate", run, inputs=stage_inputs(ctx, panel), after=("prompts", "generate"))
+
+
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities replaced by None, so the JSON is valid."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) -> list[str]:
+    """Run the annotate stage on an existing run directory (its config.yaml with `overrides`); returns
+    summary lines. Upstream stages must have written prompts.parquet and generations.parquet."""
+    from mnpo_bench.config import load_config
+    from mnpo_bench.pipeline import Context
+    from mnpo_bench.progress import Progress
+    from mnpo_bench.store import RunStore, file_hash
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError("run directory not found", where=str(run_dir), fix="pass a directory made by mnpo-bench run")
+    config_path = run_dir / "config.yaml"
+    config = load_config(config_path if config_path.exists() else None, overrides)
+    store = RunStore.open(run_dir)
+    ctx = Context(config, store, Progress(quiet=quiet))
+    for stage, table in (("prompts", "prompts"), ("generate", "generations")):
+        if not store.has_table(table):
+            raise UserError(f"table '{table}' is missing", where=str(store.path(f"{table}.parquet")),
+                            fix=f"run the {stage} stage first (mnpo-bench run)")
+        record = store.stage_record(stage)
+        ctx.hashes[stage] = record.input_hash if record else file_hash(store.path(f"{table}.parquet"))
+    annotate_stage(ctx)
+    diagnostics = json.loads(store.path("panel_diagnostics.json").read_text()) if config.panel.enabled else {}
+    lines = [f"{'skipped (done, inputs unchanged)' if 'annotate' in ctx.skipped else 'annotated'}: {run_dir}"]
+    for name in OUTPUTS:
+        lines.append(f"  {store.path(name)}")
+    if diagnostics:
+        c = diagnostics["counts"]
+        lines.append(f"  {c['judgments']} judgments, {c['failed']} failed, {c['preferences']} preferences; "
+                     f"Krippendorff's alpha {diagnostics['krippendorff_alpha']}, "
+                     f"cyclic triads {diagnostics['cyclic_triads']['panel']}")
+    return lines
