@@ -91,7 +91,7 @@ def _as_cycle(item: Any) -> list[str] | None:
 
 def cycles(board: Board) -> list[list[str]]:
     """The preference cycles to show: diagnostics.json's significant cycles when it lists any, else the
-    3-cycles of matrix.csv's majority relation."""
+    3-cycles of the majority relation of the win-rate matrix (which may be within noise)."""
     listed = [c for c in map(_as_cycle, board.diagnostics.get("cycles") or []) if c]
     if listed:
         return listed
@@ -107,14 +107,11 @@ def _number(value: Any) -> float | None:
 
 def transitivity_sentence(board: Board) -> str:
     """One plain sentence: whether the ranking is transitive, and if not, a cycle named in words."""
+    d = board.diagnostics
     found = cycles(board)
-    triads = _number(board.diagnostics.get("cyclic_triads"))
-    consistency = _number(board.diagnostics.get("consistency"))
-    counts = []
-    if triads is not None:
-        counts.append(f"{int(triads)} cyclic triad{'s' if triads != 1 else ''}")
-    if consistency is not None:
-        counts.append(f"coefficient of consistence {consistency:.2f}")
+    triads, consistency = _number(d.get("cyclic_triads")), _number(d.get("consistency"))
+    counts = [f"{int(triads)} cyclic triad{'s' if triads != 1 else ''}"] if triads is not None else []
+    counts += [f"coefficient of consistence {consistency:.2f}"] if consistency is not None else []
     extra = f" ({', '.join(counts)})" if counts else ""
     if not found and not triads:
         return f"The ranking is transitive: no model sits in a preference cycle{extra}."
@@ -122,7 +119,11 @@ def transitivity_sentence(board: Board) -> str:
         return (f"The ranking is not transitive{extra}: some models beat each other in a circle, so no single "
                 "order is right; read the maximal lottery next to Bradley-Terry.")
     first = found[0]
-    chain = ", ".join(f"{a} beats {b}" for a, b in zip(first, first[1:]))
-    more = f" There are {len(found) - 1} more cycle(s) on the Tournament page." if len(found) > 1 else ""
-    return (f"The ranking is not transitive{extra}: {chain}, and {first[-1]} beats {first[0]}, so no single "
-            f"order of these models is right; read the maximal lottery next to Bradley-Terry.{more}")
+    chain = ", ".join(f"{a} beats {b}" for a, b in zip(first, first[1:])) + f", and {first[-1]} beats {first[0]}"
+    significant = _number(d.get("n_significant_cycles"))
+    sure = ""
+    if significant is not None:
+        sure = ", every step significant at 95%" if significant else ", though no step of it is sure at 95%"
+    more = f" {len(found) - 1} more cycle(s) are on the Tournament page." if len(found) > 1 else ""
+    return (f"The ranking is not transitive{extra}: {chain}{sure}; no single order of these models is right, "
+            f"so read the maximal lottery next to Bradley-Terry.{more}")

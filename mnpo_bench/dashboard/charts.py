@@ -35,13 +35,19 @@ def bt_with_ci(ratings: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def mass_bars(mass: pd.Series, title: str) -> go.Figure:
-    """Bar per model of its probability mass in an equilibrium mixture (e.g. the maximal lottery)."""
+def mass_bars(mass: pd.Series, title: str, low: pd.Series | None = None, high: pd.Series | None = None) -> go.Figure:
+    """Bar per model of its probability mass in an equilibrium mixture (e.g. the maximal lottery), with
+    bootstrap 95% CI bars when `low`/`high` (same index) are given."""
     mass = mass.sort_values()
-    fig = go.Figure(go.Bar(x=mass.to_numpy(), y=[str(i) for i in mass.index], orientation="h",
+    error = None
+    if low is not None and high is not None:
+        error = {"type": "data", "symmetric": False, "array": (high.reindex(mass.index) - mass).clip(lower=0).to_numpy(),
+                 "arrayminus": (mass - low.reindex(mass.index)).clip(lower=0).to_numpy()}
+    fig = go.Figure(go.Bar(x=mass.to_numpy(), y=[str(i) for i in mass.index], orientation="h", error_x=error,
                            hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
     fig.update_layout(title=title, height=_height(len(mass)), xaxis_title="probability mass (0-1)", yaxis_title="model")
-    fig.update_xaxes(range=[0, max(1e-9, float(mass.max())) * 1.1])
+    top = float(high.max()) if high is not None else float(mass.max())
+    fig.update_xaxes(range=[0, max(1e-9, top) * 1.1])
     return fig
 
 
@@ -122,29 +128,29 @@ def cycle_graph(matrix: pd.DataFrame, cycles: list[list[str]], max_models: int =
 
 
 def bias_bars(bias: pd.DataFrame) -> go.Figure:
-    """Per persona: % of decisive verdicts for the response shown first and for the longer one."""
+    """Per annotator: mean score (%) of the response shown first and of the longer one (50% = no bias)."""
     fig = go.Figure()
-    fig.add_bar(x=bias["persona"], y=100 * bias["first_shown_wins"], name="position: shown first wins")
-    fig.add_bar(x=bias["persona"], y=100 * bias["longer_wins"], name="length: longer wins")
+    fig.add_bar(x=bias["annotator"], y=percent(bias["position_bias"]), name="position: response shown first")
+    fig.add_bar(x=bias["annotator"], y=percent(bias["length_bias"]), name="length: longer response")
     fig.add_hline(y=50, line_dash="dot", line_color="gray", annotation_text="no bias (50%)")
-    fig.update_layout(title="Position and length bias per persona", barmode="group",
-                      xaxis_title="persona", yaxis_title="share of decisive verdicts (%)", yaxis_range=[0, 100])
+    fig.update_layout(title="Position and length bias per persona", barmode="group", xaxis_title="persona (annotator)",
+                      yaxis_title="mean score of that response (%; ties half)", yaxis_range=[0, 100])
     return fig
 
 
 def rank_bumps(ranks: pd.DataFrame) -> go.Figure:
     """Each model's rank under each persona (1 = best, drawn on top)."""
-    fig = px.line(ranks.sort_values(["model", "persona"]), x="persona", y="rank", color="model", markers=True,
+    fig = px.line(ranks.sort_values(["model", "annotator"]), x="annotator", y="rank", color="model", markers=True,
                   title="Rank of each model under each persona")
     fig.update_yaxes(autorange="reversed", dtick=1)
-    fig.update_layout(xaxis_title="persona", yaxis_title="rank (1 = best, by win rate against the field)")
+    fig.update_layout(xaxis_title="persona (annotator)", yaxis_title="rank under that persona (1 = best)")
     return fig
 
 
 def rank_spread(spread: pd.DataFrame) -> go.Figure:
     """Bar per model: worst minus best rank across personas."""
-    fig = px.bar(spread, x="model", y="spread", title="Rank spread across personas",
-                 hover_data=["best", "worst"])
+    fig = px.bar(spread, x="model", y="rank_spread", title="Rank spread across personas",
+                 hover_data=["rank_best", "rank_worst"])
     fig.update_layout(xaxis_title="model", yaxis_title="rank spread (worst - best, in ranks)")
     return fig
 

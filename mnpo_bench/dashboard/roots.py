@@ -31,7 +31,7 @@ class Roots:
     def from_args(cls, argv: list[str] | None = None, env: dict[str, str] | None = None) -> "Roots":
         """Roots from `--runs-dir/--leaderboards-dir` in argv, else the env vars, else ./runs and ./leaderboards."""
         env = os.environ if env is None else env
-        parser = argparse.ArgumentParser(add_help=False)
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
         parser.add_argument("--runs-dir")
         parser.add_argument("--leaderboards-dir")
         args, _ = parser.parse_known_args(argv or [])

@@ -133,13 +133,15 @@ def size_bytes(path: Path) -> int:
 
 
 def stages(run: Run) -> list[dict]:
-    """The manifest's stages: name, status, seconds, started/finished (local time text), outputs."""
+    """The manifest's stages in the order they started: name, status, seconds, started/finished (local
+    time text), outputs."""
     manifest = run.file("manifest.json")
     if manifest is None:
         return []
     data = reads.read_json(manifest)
     rows = []
-    for name, rec in (data.get("stages") or {}).items():
+    records = sorted((data.get("stages") or {}).items(), key=lambda item: item[1].get("started") or 0)
+    for name, rec in records:
         rows.append({
             "stage": name, "status": rec.get("status"), "seconds": rec.get("seconds"),
             "started": _when(rec.get("started")), "finished": _when(rec.get("finished")),
@@ -199,18 +201,28 @@ def config(run: Run) -> dict | None:
 
 
 def summary(run: Run) -> dict:
-    """One row of the Runs table: stages done, last activity, size, battles, policies, leaderboard."""
-    done = [s["stage"] for s in stages(run) if s["status"] == "done"]
-    running = [s["stage"] for s in stages(run) if s["status"] != "done"]
-    battles = run.table("battles")
-    policies = run.file("policies.json")
+    """One row of the Runs table: stages done, last activity, size, battles, policies, leaderboard, and the
+    files that could not be read (the row is still shown)."""
+    problems: list[str] = []
+
+    def attempt(fn, default=None):
+        try:
+            return fn()
+        except UserError as exc:
+            problems.append(Path(exc.where or "").name + " unreadable")
+            return default
+
+    recorded = attempt(lambda: stages(run), [])
+    done = [s["stage"] for s in recorded if s["status"] == "done"]
+    battles, policies = run.table("battles"), run.file("policies.json")
     return {
         "run": run.name,
         "stages done": ", ".join(done) or ("(published leaderboard only)" if run.run_dir is None else "none"),
-        "unfinished": ", ".join(running),
-        "last ran": last_ran(run),
+        "unfinished": ", ".join(s["stage"] for s in recorded if s["status"] != "done"),
+        "last ran": attempt(lambda: last_ran(run)),
         "size (MB)": round(size_bytes(run.run_dir) / 1e6, 2) if run.run_dir else None,
-        "battles": reads.parquet_rows(battles) if battles else 0,
-        "policies": len(reads.read_json(policies)) if policies else None,
+        "battles": attempt(lambda: reads.parquet_rows(battles)) if battles else 0,
+        "policies": attempt(lambda: len(reads.read_json(policies))) if policies else None,
         "leaderboard": "yes" if run.board_dir else "no",
+        "problems": "; ".join(problems),
     }

@@ -12,11 +12,23 @@ import pandas as pd
 from mnpo_bench.dashboard import reads
 from mnpo_bench.errors import UserError
 
+# Score of model_a as mnpo_bench.ratings scores it: prob_a where given (soft), else 1 / 0.5 / 0 from the
+# winner; a row with no known winner or with an `error` is a failure and counts nowhere.
+_HARD = ("CASE lower(trim(winner)) WHEN 'model_a' THEN 1.0 WHEN 'model_b' THEN 0.0 WHEN 'tie' THEN 0.5 "
+         "WHEN 'tie (bothbad)' THEN 0.5 END")
+
+
+def valid(path: Path) -> str:
+    """SQL for the counted battles of `path` (bound as $p0) with their `score_a` and `tie` columns."""
+    columns = reads.parquet_columns(path)
+    score = f"CASE WHEN ({_HARD}) IS NULL THEN NULL ELSE coalesce(prob_a, {_HARD}) END" if "prob_a" in columns else _HARD
+    no_error = " AND error IS NULL" if "error" in columns else ""
+    return (f"(SELECT *, {score} AS score_a, lower(trim(winner)) LIKE 'tie%' AS tie FROM read_parquet($p0) "
+            f"WHERE ({_HARD}) IS NOT NULL{no_error})")
+
+
 _PAIRS = """
-WITH g AS (
-  SELECT {who} model_a, model_b,
-         sum(CASE winner WHEN 'model_a' THEN 1.0 WHEN 'tie' THEN 0.5 ELSE 0.0 END) AS sa, count(*) AS n
-  FROM read_parquet($p0) GROUP BY ALL)
+WITH g AS (SELECT {who} model_a, model_b, sum(score_a) AS sa, count(*) AS n FROM {valid} GROUP BY ALL)
 SELECT {who} model, opponent, sum(score) AS score, sum(n) AS n FROM (
   SELECT {who} model_a AS model, model_b AS opponent, sa AS score, n FROM g
   UNION ALL SELECT {who} model_b, model_a, n - sa, n FROM g)
@@ -32,13 +44,14 @@ def require(path: Path, columns: list[str]) -> None:
 
 
 def pairs(battles: Path, by_persona: bool = False) -> pd.DataFrame:
-    """One row per (persona,) model and opponent: score (wins + ties/2) and n battles, both directions."""
+    """One row per (annotator,) model and opponent: score (sum of scores: wins, ties half, prob_a where
+    given) and n battles, both directions."""
     require(battles, ["model_a", "model_b", "winner"] + (["annotator"] if by_persona else []))
-    return reads.sql(_PAIRS.format(who="annotator," if by_persona else ""), [battles])
+    return reads.sql(_PAIRS.format(who="annotator," if by_persona else "", valid=valid(battles)), [battles])
 
 
 def win_matrix(pair_rows: pd.DataFrame) -> pd.DataFrame:
-    """Square frame: row model's win rate against the column model in [0, 1] (ties count half)."""
+    """Square frame: row model's win rate (mean score) against the column model in [0, 1]."""
     rates = pair_rows.assign(rate=pair_rows["score"] / pair_rows["n"])
     wide = rates.pivot_table(index="model", columns="opponent", values="rate", aggfunc="mean")
     models = sorted(set(wide.index) | set(wide.columns))
@@ -53,42 +66,39 @@ def count_matrix(pair_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def persona_ranks(battles: Path) -> pd.DataFrame:
-    """Per persona and model: win rate against the field (mean pairwise win rate over opponents, in [0, 1])
-    and the rank it gives (1 = best); columns persona, model, win_rate, rank, n."""
+    """Per annotator and model: win rate against the field (mean pairwise win rate over opponents, in
+    [0, 1]) and the rank it gives (1 = best); columns annotator, model, win_rate, rank, n_battles."""
     rows = pairs(battles, by_persona=True)
     rows = rows.assign(rate=rows["score"] / rows["n"])
-    field = rows.groupby(["annotator", "model"], as_index=False).agg(win_rate=("rate", "mean"), n=("n", "sum"))
+    field = rows.groupby(["annotator", "model"], as_index=False).agg(win_rate=("rate", "mean"), n_battles=("n", "sum"))
     field["rank"] = field.groupby("annotator")["win_rate"].rank(ascending=False, method="min").astype(int)
-    return field.rename(columns={"annotator": "persona"})
+    return field
 
 
 def rank_spread(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Per model: best and worst rank across personas and their spread (worst - best), widest first."""
-    out = ranks.groupby("model")["rank"].agg(best="min", worst="max").reset_index()
-    out["spread"] = out["worst"] - out["best"]
-    return out.sort_values(["spread", "model"], ascending=[False, True], ignore_index=True)
+    """Per model: rank_best, rank_worst across annotators and rank_spread (worst - best), widest first."""
+    out = ranks.groupby("model")["rank"].agg(rank_best="min", rank_worst="max").reset_index()
+    out["rank_spread"] = out["rank_worst"] - out["rank_best"]
+    return out.sort_values(["rank_spread", "model"], ascending=[False, True], ignore_index=True)
 
 
 _BIAS = """
-SELECT annotator AS persona, count(*) AS n,
-  avg(CASE WHEN winner = 'tie' THEN 1.0 ELSE 0.0 END) AS tie_rate,
-  avg(CASE WHEN winner = 'tie' THEN NULL WHEN (winner = 'model_a') = ("order" = 'ab') THEN 1.0 ELSE 0.0 END)
-    AS first_shown_wins,
-  avg(CASE WHEN winner = 'tie' OR len_a = len_b THEN NULL WHEN (winner = 'model_a') = (len_a > len_b) THEN 1.0
-      ELSE 0.0 END) AS longer_wins
-FROM read_parquet($p0) GROUP BY annotator ORDER BY annotator
+SELECT annotator, count(*) AS n_battles, avg(tie::DOUBLE) AS tie_rate,
+  avg(CASE "order" WHEN 'ab' THEN score_a WHEN 'ba' THEN 1 - score_a END) AS position_bias,
+  avg(CASE WHEN len_a > len_b THEN score_a WHEN len_a < len_b THEN 1 - score_a END) AS length_bias
+FROM {valid} GROUP BY annotator ORDER BY annotator
 """
 
 
 def bias(battles: Path) -> pd.DataFrame:
-    """Per persona: n battles, tie_rate, first_shown_wins (share of decisive verdicts for the response shown
-    first; 0.5 = no position bias) and longer_wins (share for the longer response; 0.5 = no length bias)."""
+    """Per annotator, as mnpo_bench.ratings defines them: n_battles, tie_rate, position_bias (mean score of
+    the response shown first, ties half; 0.5 = no bias) and length_bias (mean score of the longer one)."""
     require(battles, ["winner", "annotator", "order", "len_a", "len_b"])
-    return reads.sql(_BIAS, [battles])
+    return reads.sql(_BIAS.format(valid=valid(battles)), [battles])
 
 
 _AGREE = """
-WITH v AS (SELECT {keys}, {who} AS persona, {vote} AS vote FROM read_parquet($p0) WHERE {vote} IS NOT NULL)
+WITH v AS (SELECT {keys}, {who} AS persona, {vote} AS vote FROM {source} WHERE {vote} IS NOT NULL)
 SELECT x.persona, y.persona AS other, avg(CASE WHEN x.vote = y.vote THEN 1.0 ELSE 0.0 END) AS agreement,
        count(*) AS n
 FROM v x JOIN v y USING ({keys}) GROUP BY ALL ORDER BY ALL
@@ -101,12 +111,15 @@ def agreement(path: Path) -> pd.DataFrame:
     columns = reads.parquet_columns(path)
     if "annotator" in columns:
         who, vote, keys = "annotator", "winner", ["prompt_id", "model_a", "model_b", "order"]
+        require(path, [who, vote, "prompt_id"])
+        source = valid(path)
     else:
         who, vote, keys = "persona", "label", ["prompt_id", "response_a_id", "response_b_id", "order"]
-    require(path, [who, vote, "prompt_id"])
+        require(path, [who, vote, "prompt_id"])
+        source = "read_parquet($p0)"
     keys = [k for k in keys if k in columns]
     quoted = ", ".join(f'"{k}"' for k in keys)
-    long = reads.sql(_AGREE.format(keys=quoted, who=who, vote=vote), [path])
+    long = reads.sql(_AGREE.format(keys=quoted, who=who, vote=vote, source=source), [path])
     return long.pivot(index="persona", columns="other", values="agreement")
 
 

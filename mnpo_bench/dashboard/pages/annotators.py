@@ -1,36 +1,47 @@
 """Annotators: agreement matrix, position and length bias per persona, per-persona leaderboards side by
-side, and each model's rank spread across personas."""
+side, and each model's rank spread across personas.
+
+The leaderboard's own files (annotators.csv, annotator_ratings.csv) are shown when the run has them, so the
+numbers match the leaderboard; before the leaderboard stage the same quantities come from battles.parquet
+through DuckDB. The agreement matrix (persona against persona) is always computed from the votes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from mnpo_bench.dashboard import board as boards
-from mnpo_bench.dashboard import charts, ui, votes
+from mnpo_bench.dashboard import charts, reads, ui, votes
 from mnpo_bench.dashboard.runs import Run
 
 PER_ROW = 4  # per-persona leaderboards shown side by side, this many per row
 
 
-def _side_by_side(ranks) -> None:
-    personas = sorted(ranks["persona"].unique())
+def per_persona(run: Run, battles: Path) -> tuple[pd.DataFrame, str]:
+    """Each annotator's ranking (annotator, model, rank, win_rate, and bt when rated) and where it came from."""
+    path = run.board_dir / "annotator_ratings.csv" if run.board_dir else None
+    if path is not None and path.exists():
+        return reads.read_csv(path), "leaderboard/annotator_ratings.csv (rank by Bradley-Terry)"
+    return votes.persona_ranks(battles), "battles.parquet (rank by win rate against the field)"
+
+
+def _side_by_side(ranks: pd.DataFrame) -> None:
+    personas = sorted(ranks["annotator"].unique())
+    shown = [c for c in ("rank", "model", "bt", "win_rate") if c in ranks]
     for start in range(0, len(personas), PER_ROW):
         chunk = personas[start:start + PER_ROW]
         for column, persona in zip(st.columns(len(chunk)), chunk):
-            table = ranks[ranks["persona"] == persona].sort_values("rank")[["rank", "model", "win_rate"]]
+            table = ranks[ranks["annotator"] == persona].sort_values(["rank", "model"])[shown]
+            table = table.assign(win_rate=(100 * table["win_rate"]).round(1)).rename(columns={"win_rate": "win rate vs field (%)"})
             column.markdown(f"**{persona}**")
-            column.dataframe(table.assign(win_rate=(100 * table["win_rate"]).round(1)).rename(
-                columns={"win_rate": "win rate vs field (%)"}), hide_index=True)
+            column.dataframe(table.round({"bt": 0}) if "bt" in table else table, hide_index=True)
 
 
-def _panel_summary(run: Run) -> None:
-    if run.board_dir is not None:
-        board = boards.load_board(run.board_dir)
-        if board.annotators is not None:
-            st.markdown("**Panel summary** (leaderboard/annotators.csv)")
-            st.dataframe(board.annotators, hide_index=True)
-            return
-    ui.missing("no panel summary", f"{run.name}/leaderboard/annotators.csv")
+def _summary(run: Run) -> pd.DataFrame | None:
+    board = boards.load_board(run.board_dir) if run.board_dir else None
+    return board.annotators if board is not None else None
 
 
 def render() -> None:
@@ -40,29 +51,40 @@ def render() -> None:
     if run is None:
         return
     st.title(f"Annotators · {run.name}")
+    summary = None
     with ui.guard():
-        _panel_summary(run)
+        summary = _summary(run)
+        if summary is None:
+            ui.missing("no panel summary", f"{run.name}/leaderboard/annotators.csv")
+        else:
+            st.markdown("**Panel summary** (leaderboard/annotators.csv; rates are fractions)")
+            st.dataframe(summary, hide_index=True)
     battles, judgments = run.table("battles"), run.table("judgments")
     with ui.guard():
         source = battles or judgments
         if source is None:
             ui.missing("no votes yet", f"{run.name}/battles.parquet and {run.name}/judgments.parquet")
             return
-        agree = votes.agreement(source)
-        st.plotly_chart(charts.heatmap(100 * agree, f"Agreement between personas ({source.name})",
+        st.plotly_chart(charts.heatmap(100 * votes.agreement(source), f"Agreement between personas ({source.name})",
                                        "same verdict (%)", x_title="persona", y_title="persona", midpoint=None))
     with ui.guard():
         if judgments is not None:
-            st.markdown("**Failures and cost** (judgments.parquet)")
+            st.markdown("**Failures, latency and cost of the panel's judgments** (judgments.parquet)")
             st.dataframe(votes.failures(judgments), hide_index=True)
     if battles is None:
         ui.missing("no tournament yet, so no biases or per-persona leaderboards", f"{run.name}/battles.parquet")
         return
     with ui.guard():
-        st.plotly_chart(charts.bias_bars(votes.bias(battles)))
+        if summary is not None and {"annotator", "position_bias", "length_bias"} <= set(summary.columns):
+            bias, where = summary, "leaderboard/annotators.csv"
+        else:
+            bias, where = votes.bias(battles), "battles.parquet"
+        st.plotly_chart(charts.bias_bars(bias))
+        st.caption(f"from {where}")
     with ui.guard():
-        ranks = votes.persona_ranks(battles)
+        ranks, where = per_persona(run, battles)
         st.subheader("Leaderboard of each persona")
+        st.caption(f"from {where}")
         _side_by_side(ranks)
         left, right = st.columns(2)
         left.plotly_chart(charts.rank_bumps(ranks))

@@ -11,7 +11,7 @@ from mnpo_bench.dashboard import charts, reads, ui, votes
 from mnpo_bench.dashboard.runs import Run
 
 FIRST = ["rank_ub", "model", "bt", "bt_lo", "bt_hi", "win_rate", "win_rate_lo", "win_rate_hi", "win_rate_vs_ref",
-         "lc_win_rate_vs_ref", "nash_mass", "nash_skill", "copeland", "n_battles"]
+         "lc_win_rate_vs_ref", "nash_mass", "nash_skill", "copeland", "n_battles"]  # then the rest, in file order
 
 
 def with_bench(ratings: pd.DataFrame, run: Run) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def _table(ratings: pd.DataFrame) -> None:
     columns = [c for c in FIRST if c in ratings] + [c for c in ratings if c not in FIRST]
     left, right = st.columns([3, 1])
     key = left.selectbox("Sort by", columns, index=columns.index("bt") if "bt" in columns else 0, key="lb_sort")
-    ascending = right.toggle("ascending", value=key in ("rank_ub", "model"), key="lb_ascending")
+    ascending = right.toggle("ascending", value=False, key="lb_ascending")
     table = ratings[columns].sort_values(key, ascending=ascending, ignore_index=True)
     fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in columns if table[c].dtype.kind == "f"}
     fmt |= {c: st.column_config.NumberColumn(c, format="%.0f") for c in ("bt", "bt_lo", "bt_hi", "nash_skill") if c in table}
@@ -63,8 +63,9 @@ def render() -> None:
     with ui.guard():
         board = boards.load_board(run.board_dir)
         ratings = board.ratings
-        st.caption(f"from `{run.board_dir}` · {len(ratings)} models · "
-                   f"{int(ratings['n_battles'].sum() // 2) if 'n_battles' in ratings else '?'} battles")
+        n_battles = board.diagnostics.get("n_battles")
+        st.caption(f"from `{run.board_dir}` · {len(ratings)} models"
+                   + (f" · {n_battles:,} battles" if isinstance(n_battles, int) else ""))
         sentence = boards.transitivity_sentence(board)
         (st.warning if "not transitive" in sentence else st.success)(sentence)
         _table(with_bench(ratings, run))
@@ -72,8 +73,10 @@ def render() -> None:
             st.plotly_chart(charts.bt_with_ci(ratings))
         left, right = st.columns(2)
         if "nash_mass" in ratings:
-            left.plotly_chart(charts.mass_bars(ratings.set_index("model")["nash_mass"],
-                                               "Nash mass: each model's weight in the maximal lottery"))
+            by_model = ratings.set_index("model")
+            low, high = (by_model["nash_mass_lo"], by_model["nash_mass_hi"]) if "nash_mass_hi" in by_model else (None, None)
+            left.plotly_chart(charts.mass_bars(by_model["nash_mass"], "Nash mass: each model's weight in the maximal lottery",
+                                               low, high))
         right.plotly_chart(charts.win_rates(ratings))
         bench = run.table("bench")
         if bench is not None:

@@ -49,9 +49,12 @@ def render() -> None:
                                            zmax=float(counts.to_numpy().max()) or 1.0, midpoint=None))
         else:
             ui.missing("no battle counts", f"{run.name}/battles.parquet")
-        lottery = board.diagnostics.get("maximal_lottery")
+        lottery, ci = board.diagnostics.get("maximal_lottery"), board.diagnostics.get("maximal_lottery_ci") or {}
         if isinstance(lottery, dict) and lottery:
-            st.plotly_chart(charts.mass_bars(pd.Series(lottery, dtype=float), "Maximal lottery (Nash equilibrium of the margin game)"))
+            low = pd.Series({m: v[0] for m, v in ci.items() if v}, dtype=float) if ci else None
+            high = pd.Series({m: v[1] for m, v in ci.items() if v}, dtype=float) if ci else None
+            st.plotly_chart(charts.mass_bars(pd.Series(lottery, dtype=float),
+                                             "Maximal lottery (Nash equilibrium of the margin game), 95% CI", low, high))
         else:
             ui.missing("no maximal lottery", f"{run.name}/leaderboard/diagnostics.json (key maximal_lottery)")
         found = boards.cycles(board)
