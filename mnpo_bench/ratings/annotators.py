@@ -15,8 +15,6 @@ import pandas as pd
 
 from mnpo_bench.ratings.battles import Battles
 
-VERDICT = {"model_a": 1, "model_b": -1, "tie": 0}
-
 
 def annotator_stats(battles: Battles) -> pd.DataFrame:
     """One row per annotator: n_battles, failures, failure_rate, tie_rate, agreement, position_bias,
@@ -28,7 +26,7 @@ def annotator_stats(battles: Battles) -> pd.DataFrame:
     differ = valid["len_a"].notna() & valid["len_b"].notna() & (valid["len_a"] != valid["len_b"])
     longer = np.where(differ, np.where(valid["len_a"] > valid["len_b"], valid["score_a"], 1 - valid["score_a"]), np.nan)
     per_row = pd.DataFrame({"annotator": valid["annotator"].to_numpy(), "first": first, "longer": longer,
-                            "tie": (valid["winner"] == "tie").to_numpy(), "agree": agreement})
+                            "tie": (valid["winner"].cat.codes == 2).to_numpy(), "agree": agreement})
     grouped = per_row.groupby("annotator")
     stats = pd.DataFrame({
         "n_battles": grouped.size(),
@@ -50,9 +48,12 @@ def _agreement(valid: pd.DataFrame) -> np.ndarray:
     same battle, 0.0 if not, NaN when no other annotator judged it or the others split evenly."""
     if valid["prompt_id"].isna().all() or valid["annotator"].nunique() < 2:
         return np.full(len(valid), np.nan)
-    verdict = valid["winner"].map(VERDICT).to_numpy()
-    keys = pd.MultiIndex.from_arrays([valid["prompt_id"].astype(str), valid["a"], valid["b"], valid["order"].astype(str)])
-    group = pd.factorize(keys)[0]
+    verdict = np.array([1, -1, 0])[valid["winner"].cat.codes.to_numpy()]  # model_a, model_b, tie
+    n = int(max(valid["a"].max(), valid["b"].max())) + 1
+    prompt = pd.factorize(valid["prompt_id"])[0].astype(np.int64)
+    order = pd.factorize(valid["order"])[0] + 1  # 0 = unknown
+    key = ((prompt * n + valid["a"].to_numpy()) * n + valid["b"].to_numpy()) * 3 + order  # one battle, all annotators
+    group = pd.factorize(key)[0]
     votes = {v: np.bincount(group, weights=(verdict == v).astype(float)) for v in (1, -1, 0)}
     others = {v: votes[v][group] - (verdict == v) for v in votes}  # leave this annotator out
     stacked = np.stack([others[1], others[-1], others[0]], axis=1)  # (rows, 3)

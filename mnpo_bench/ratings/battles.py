@@ -18,7 +18,9 @@ from mnpo_bench.errors import UserError
 
 REQUIRED = ("model_a", "model_b", "winner")
 OPTIONAL = ("prompt_id", "annotator", "order", "prob_a", "len_a", "len_b", "error")
-WINNERS = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}  # FastChat writes "tie (bothbad)"
+OUTCOMES = ["model_a", "model_b", "tie"]
+WINNER_NAME = {"tie (bothbad)": "tie"}  # FastChat's spelling of a tie where both answers are bad
+WINNERS = OUTCOMES + list(WINNER_NAME)
 SCHEMA_FIX = "a battles file needs columns model_a, model_b, winner (model_a|model_b|tie)"
 READERS = {
     ".parquet": lambda p: pd.read_parquet(p, engine="pyarrow"),
@@ -32,14 +34,13 @@ READERS = {
 class Battles:
     """Checked battles: `frame` has every row (failures included) with model codes and a score."""
 
-    frame: pd.DataFrame  # + columns a, b (int codes into models), score_a (float, NaN for failures), failed
+    frame: pd.DataFrame  # a, b (codes into models), winner, prompt_id, annotator, order (categorical),
+    # prob_a, len_a, len_b, score_a (float; score_a is NaN for failures), failed (bool)
     models: list[str]
     source: str
 
-    @property
-    def valid(self) -> pd.DataFrame:
-        """The rows that count: not failed."""
-        return self.frame[~self.frame["failed"].to_numpy()]
+    def __post_init__(self) -> None:
+        self.valid = self.frame[~self.frame["failed"].to_numpy()]  # the rows that count
 
 
 def read_battles_file(path: Path) -> pd.DataFrame:
@@ -71,42 +72,44 @@ def check_battles(raw: pd.DataFrame, source: str, *, soft: bool = True) -> Battl
     if missing:
         raise UserError(f"missing column(s) {', '.join(missing)} (has: {', '.join(map(str, raw.columns))})",
                         where=source, fix=SCHEMA_FIX)
-    frame = pd.DataFrame({c: raw[c] for c in REQUIRED})
-    for column in OPTIONAL:
-        frame[column] = raw[column] if column in raw.columns else None
-    for column in ("model_a", "model_b"):
-        if frame[column].isna().any():
-            raise UserError(f"column '{column}' is empty in {int(frame[column].isna().sum())} row(s)",
+    for side in ("model_a", "model_b"):
+        if raw[side].isna().any():
+            raise UserError(f"column '{side}' is empty in {int(raw[side].isna().sum())} row(s)",
                             where=source, fix="name both models in every battle")
-    frame["model_a"] = frame["model_a"].astype(str)
-    frame["model_b"] = frame["model_b"].astype(str)
-    same = frame["model_a"] == frame["model_b"]
-    if same.any():
-        raise UserError(f"{int(same.sum())} battle(s) pit a model against itself (e.g. '{frame.loc[same, 'model_a'].iloc[0]}')",
-                        where=f"{source}: model_a/model_b", fix="drop those rows")
-    winner = frame["winner"].astype(object).where(frame["winner"].notna(), None)
-    winner = winner.map(lambda w: w.strip().lower() if isinstance(w, str) else w).replace({"": None})
-    unknown = winner.notna() & ~winner.isin(list(WINNERS))
-    if unknown.any():
-        examples = ", ".join(repr(v) for v in pd.unique(winner[unknown])[:3])
-        raise UserError(f"column 'winner' has {int(unknown.sum())} row(s) with unknown values ({examples})",
+    frame = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    frame["model_a"] = pd.Categorical(raw["model_a"].astype(str))
+    frame["model_b"] = pd.Categorical(raw["model_b"].astype(str))
+    winner_codes, values = pd.factorize(raw["winner"], use_na_sentinel=True)  # code -1 = empty
+    spelled = [str(v).strip().lower() for v in values]
+    unknown = [v for v, norm in zip(values, spelled) if norm not in WINNERS and norm != ""]
+    if unknown:
+        count = int(np.isin(winner_codes, [list(values).index(v) for v in unknown]).sum())
+        raise UserError(f"column 'winner' has {count} row(s) with unknown values ({', '.join(map(repr, unknown[:3]))})",
                         where=source, fix="use model_a, model_b or tie (leave it empty for a failed judgment)")
-    frame["winner"] = winner.replace({"tie (bothbad)": "tie"})
-    frame["prob_a"] = _numeric(frame["prob_a"], "prob_a", source)
-    for column in ("len_a", "len_b"):
-        frame[column] = _numeric(frame[column], column, source)
+    outcome = np.array([OUTCOMES.index(WINNER_NAME.get(v, v)) if v else -1 for v in spelled] + [-1])[winner_codes]
+    frame["winner"] = pd.Categorical.from_codes(outcome, categories=OUTCOMES)  # -1 = none
+    for name in ("prompt_id", "annotator", "order"):
+        frame[name] = pd.Categorical(_column(raw, name))
+    if frame["annotator"].isna().any():
+        frame["annotator"] = frame["annotator"].astype(str).where(frame["annotator"].notna(), "unknown").astype("category")
+    for name in ("prob_a", "len_a", "len_b"):
+        frame[name] = _numeric(_column(raw, name), name, source)
     bad_prob = frame["prob_a"].notna() & ~frame["prob_a"].between(0.0, 1.0)
     if bad_prob.any():
         raise UserError(f"column 'prob_a' has {int(bad_prob.sum())} value(s) outside [0, 1]", where=source,
                         fix="prob_a is the probability that model_a wins")
-    error = frame["error"].astype(object)
-    frame["error"] = error.where(error.notna() & (error.astype(str).str.strip() != ""), None)
-    frame["failed"] = frame["winner"].isna().to_numpy() | frame["error"].notna().to_numpy()
-    hard = frame["winner"].map(WINNERS).astype(float)
-    use_prob = soft & frame["prob_a"].notna()
+    error_codes, errors = pd.factorize(_column(raw, "error"), use_na_sentinel=True)
+    has_error = np.array([bool(str(e).strip()) for e in errors] + [False])[error_codes]
+    frame["failed"] = (outcome < 0) | has_error
+    hard = np.array([1.0, 0.0, 0.5])[outcome]
+    use_prob = soft & frame["prob_a"].notna().to_numpy()
     frame["score_a"] = np.where(frame["failed"], np.nan, np.where(use_prob, frame["prob_a"], hard))
-    frame["annotator"] = frame["annotator"].astype(object).where(frame["annotator"].notna(), "unknown").astype(str)
     return _encode(frame, source)
+
+
+def _column(raw: pd.DataFrame, name: str) -> pd.Series:
+    """Column `name` of `raw`, or an all-empty one when the file does not have it."""
+    return raw[name] if name in raw.columns else pd.Series(None, index=raw.index, dtype=object)
 
 
 def _numeric(column: pd.Series, name: str, source: str) -> pd.Series:
@@ -120,10 +123,16 @@ def _numeric(column: pd.Series, name: str, source: str) -> pd.Series:
 
 def _encode(frame: pd.DataFrame, source: str) -> Battles:
     """Add integer model codes; refuse a table with no valid battle or a model with none."""
-    codes, models = pd.factorize(pd.concat([frame["model_a"], frame["model_b"]], ignore_index=True), sort=True)
+    names_a, names_b = frame["model_a"].cat.categories, frame["model_b"].cat.categories
+    models = sorted(set(names_a) | set(names_b))
+    index = {m: k for k, m in enumerate(models)}
+    frame["a"] = np.array([index[m] for m in names_a], dtype=np.int64)[frame["model_a"].cat.codes.to_numpy()]
+    frame["b"] = np.array([index[m] for m in names_b], dtype=np.int64)[frame["model_b"].cat.codes.to_numpy()]
+    same = frame["a"].to_numpy() == frame["b"].to_numpy()
+    if same.any():
+        raise UserError(f"{int(same.sum())} battle(s) pit a model against itself (e.g. '{models[frame['a'][same].iloc[0]]}')",
+                        where=f"{source}: model_a/model_b", fix="drop those rows")
     n = len(frame)
-    frame["a"], frame["b"] = codes[:n], codes[n:]
-    models = [str(m) for m in models]
     valid = ~frame["failed"].to_numpy()
     if not valid.any():
         raise UserError(f"no valid battles ({n} row(s), all failed or without a winner)", where=source,
@@ -134,4 +143,4 @@ def _encode(frame: pd.DataFrame, source: str) -> Battles:
     if empty:
         raise UserError(f"model(s) {', '.join(empty)} have no valid battles (every row of theirs failed)",
                         where=source, fix="drop those models' rows or re-judge their battles")
-    return Battles(frame=frame, models=models, source=source)
+    return Battles(frame=frame.drop(columns=["model_a", "model_b"]), models=models, source=source)

@@ -19,13 +19,15 @@ ELO_ANCHOR = 1000.0
 RIDGE = 1e-6  # tiny Gaussian prior: keeps a model that won every battle finite and fixes the gauge (sum 0)
 
 
-def fit_strengths(W: np.ndarray, N: np.ndarray, *, ridge: float = RIDGE, max_steps: int = 100) -> np.ndarray:
+def fit_strengths(W: np.ndarray, N: np.ndarray, *, start: np.ndarray | None = None, ridge: float = RIDGE,
+                  max_steps: int = 100) -> np.ndarray:
     """Strengths theta (R, n) in natural-log odds units, summing to 0, maximising the BT likelihood.
 
-    W, N: (R, n, n) as from `Tally.matrices`. Newton's method with steps capped at 4 nats per model.
+    W, N: (R, n, n) as from `Tally.matrices`; start: (1, n) or (R, n) initial strengths (e.g. the full-data
+    fit for bootstrap rounds). Newton's method with steps capped at 4 nats per model.
     """
     rounds, n, _ = W.shape
-    theta = np.zeros((rounds, n))
+    theta = np.zeros((rounds, n)) if start is None else np.broadcast_to(start, (rounds, n)).copy()
     diag = np.arange(n)
     for _ in range(max_steps):
         p = expit(theta[:, :, None] - theta[:, None, :])  # (R, n, n) P(i beats j)
@@ -34,6 +36,7 @@ def fit_strengths(W: np.ndarray, N: np.ndarray, *, ridge: float = RIDGE, max_ste
         hess = -curv  # the negative Hessian: graph Laplacian weighted by curvature, plus the ridge
         hess[:, diag, diag] = curv.sum(-1) + ridge
         step = np.linalg.solve(hess, grad[..., None])[..., 0]  # (R, n)
+        step -= step.mean(-1, keepdims=True)  # a shift of all strengths is meaningless (only rounding noise)
         biggest = np.abs(step).max(-1, keepdims=True)
         step = step * np.minimum(1.0, 4.0 / np.maximum(biggest, 1e-300))
         theta += step

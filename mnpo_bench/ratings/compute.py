@@ -59,7 +59,7 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int) 
     check_connected(N[0], models, battles.source)
     point = Game(W, N, ref)
     rng = np.random.default_rng(seed)
-    boot = Game(*tally.matrices(tally.resample(bootstrap, rng)), ref) if bootstrap > 0 else None
+    boot = Game(*tally.matrices(tally.resample(bootstrap, rng)), ref, near=point) if bootstrap > 0 else None
 
     table = pd.DataFrame({"model": models})
     for name, rating in RATINGS.items():
@@ -87,6 +87,9 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int) 
 
 def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """2.5% and 97.5% bootstrap percentiles over rounds (axis 0), NaN where every round is NaN."""
+    if not np.isnan(values).any():
+        low, high = np.percentile(values, [2.5, 97.5], axis=0)
+        return low, high
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a model that never met the reference
         low, high = np.nanpercentile(values, [2.5, 97.5], axis=0)
@@ -118,10 +121,8 @@ def _diagnostics(point: Game, boot: Game | None, models: list[str], ref: int | N
     n = len(models)
     P, N, met = point.P[0], point.N[0], point.met[0]
     if boot is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            P_low = np.nanpercentile(boot.observed, 2.5, axis=0)
-        P_low = np.where(np.isnan(P_low), 0.5, P_low)
+        P_low = np.where(np.isnan(boot.observed), 0.5, boot.observed)  # a pair unmet in a round proves nothing
+        P_low = np.percentile(P_low, 2.5, axis=0)
     else:
         P_low = np.full_like(P, 0.5)  # without a bootstrap no cycle can be called significant
     triads = cyclic_triads(P)

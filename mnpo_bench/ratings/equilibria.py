@@ -19,18 +19,25 @@ from scipy.optimize import linprog
 from scipy.special import logit, logsumexp, softmax
 
 
-def symmetric_equilibrium(A: np.ndarray) -> np.ndarray:
-    """The maximum-entropy equilibrium (n,) of the antisymmetric zero-sum game A (n, n); sums to 1."""
+def symmetric_equilibrium(A: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
+    """The maximum-entropy equilibrium (n,) of the antisymmetric zero-sum game A (n, n); sums to 1.
+
+    `support` (indices) is a guess, e.g. the support found on the full data when solving a bootstrap
+    resample: the equilibrium on it is one linear solve, kept only if it is verified (p >= 0, A p <= 0),
+    else the LP decides.
+    """
     n = len(A)
     if n == 1:
         return np.ones(1)
-    result = linprog(np.zeros(n), A_ub=A, b_ub=np.zeros(n), A_eq=np.ones((1, n)), b_eq=[1.0],
-                     bounds=[(0, None)] * n, method="highs")
-    if result.status != 0:  # cannot happen for an antisymmetric game; numerical trouble if it does
-        raise RuntimeError(f"equilibrium LP failed: {result.message}")
-    p = np.clip(result.x, 0, None)
-    p /= p.sum()
     tol = 1e-7 * max(1.0, np.abs(A).max())
+    p = _on_support(A, support, tol) if support is not None and len(support) else None
+    if p is None:
+        result = linprog(np.zeros(n), A_ub=A, b_ub=np.zeros(n), A_eq=np.ones((1, n)), b_eq=[1.0],
+                         bounds=[(0, None)] * n, method="highs")
+        if result.status != 0:  # cannot happen for an antisymmetric game; numerical trouble if it does
+            raise RuntimeError(f"equilibrium LP failed: {result.message}")
+        p = np.clip(result.x, 0, None)
+        p /= p.sum()
     candidates = np.flatnonzero((p > 1e-9) | (A @ p > -tol))  # support and tight rows: mass may move there
     sub = A[np.ix_(candidates, candidates)]
     if np.linalg.matrix_rank(np.vstack([sub, np.ones(len(candidates))]), tol=1e-9) == len(candidates):
@@ -38,6 +45,21 @@ def symmetric_equilibrium(A: np.ndarray) -> np.ndarray:
     refined = np.zeros(n)
     refined[candidates] = _max_entropy(sub)
     return refined if (A @ refined <= 10 * tol).all() else p
+
+
+def _on_support(A: np.ndarray, support: np.ndarray, tol: float) -> np.ndarray | None:
+    """The equilibrium with exactly this support (A_SS p = 0, sum 1), or None if it is not one."""
+    sub = A[np.ix_(support, support)]
+    system = np.vstack([sub, np.ones(len(support))])
+    target = np.zeros(len(support) + 1)
+    target[-1] = 1.0
+    solution, *_ = np.linalg.lstsq(system, target, rcond=None)
+    if np.abs(system @ solution - target).max() > tol or solution.min() < -tol:
+        return None
+    p = np.zeros(len(A))
+    p[support] = np.clip(solution, 0, None)
+    p /= p.sum()
+    return p if (A @ p).max() <= tol else None
 
 
 def _max_entropy(A: np.ndarray) -> np.ndarray:
@@ -62,9 +84,9 @@ def _max_entropy(A: np.ndarray) -> np.ndarray:
     return softmax(A @ mu)
 
 
-def maximal_lottery(P: np.ndarray) -> np.ndarray:
+def maximal_lottery(P: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
     """The maximal lottery (n,) of win-probability matrix P (n, n): probability mass per model."""
-    return symmetric_equilibrium(P - P.T)
+    return symmetric_equilibrium(P - P.T, support)
 
 
 def logit_game(P: np.ndarray) -> np.ndarray:
@@ -73,8 +95,8 @@ def logit_game(P: np.ndarray) -> np.ndarray:
     return (A - A.T) / 2  # exact antisymmetry whatever the rounding
 
 
-def nash_averaging(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nash_averaging(P: np.ndarray, support: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(p*, skill), each (n,): the maximum-entropy equilibrium of the logit game and skill = A p* (log-odds)."""
     A = logit_game(P)
-    p = symmetric_equilibrium(A)
+    p = symmetric_equilibrium(A, support)
     return p, A @ p

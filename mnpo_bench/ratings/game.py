@@ -20,10 +20,11 @@ from mnpo_bench.ratings.equilibria import maximal_lottery, nash_averaging
 class Game:
     """Pair outcomes of R resamples: observed win rates where pairs met, Bradley-Terry's elsewhere."""
 
-    def __init__(self, W: np.ndarray, N: np.ndarray, reference: int | None):
-        self.W, self.N, self.reference = W, N, reference  # (R, n, n) each
+    def __init__(self, W: np.ndarray, N: np.ndarray, reference: int | None, near: "Game | None" = None):
+        """`near`: the full-data game, when this one holds its bootstrap resamples (starts the solvers there)."""
+        self.W, self.N, self.reference, self.near = W, N, reference, near  # (R, n, n) each
         self.met = N > 0
-        self.theta = fit_strengths(W, N)  # (R, n) natural-log strengths
+        self.theta = fit_strengths(W, N, start=near.theta if near is not None else None)  # (R, n) log-strengths
         diag = np.arange(W.shape[1])
         self.observed = np.divide(W, N, out=np.full_like(W, np.nan), where=self.met)  # (R, n, n)
         self.P = np.where(self.met, self.observed, win_probability(self.theta))  # (R, n, n)
@@ -39,12 +40,14 @@ class Game:
     @cached_property
     def lottery(self) -> np.ndarray:
         """(R, n) maximal-lottery mass."""
-        return np.stack([maximal_lottery(P) for P in self.P])
+        support = np.flatnonzero(self.near.lottery[0]) if self.near is not None else None
+        return np.stack([maximal_lottery(P, support) for P in self.P])
 
     @cached_property
     def averaging(self) -> tuple[np.ndarray, np.ndarray]:
         """((R, n) maximum-entropy Nash mass, (R, n) Nash-averaged skill) of the logit game."""
-        pairs = [nash_averaging(P) for P in self.P_smooth]
+        support = np.flatnonzero(self.near.averaging[0][0]) if self.near is not None else None
+        pairs = [nash_averaging(P, support) for P in self.P_smooth]
         return np.stack([p for p, _ in pairs]), np.stack([s for _, s in pairs])
 
 
