@@ -7,7 +7,7 @@ documents. Each task has an lm-eval task YAML beside its JSONL:
 - `mnpo_arith_mc`: arithmetic question, four numbers to choose from, scored by log-likelihood;
 - `mnpo_yesno_mc`: yes/no facts and number comparisons, scored by log-likelihood;
 - `mnpo_arith_gen`: arithmetic question answered by greedy generation, scored by exact match of the
-  first number in the answer.
+  last number in the answer ("32 - 15 = 17. So the answer is 17." counts as 17).
 
 Regenerate after changing a family: `python -m mnpo_bench.bench.local_tasks` (then bump the task YAML's
 `metadata.version`, since the documents changed).
@@ -51,7 +51,8 @@ def _arith_mc(rng: random.Random) -> dict:
 
 def _yesno_mc(rng: random.Random) -> dict:
     item = yesno(rng)
-    return {"question": item.prompt, "choices": ["yes", "no"], "answer": 0 if item.gold == "yes" else 1}
+    # Capitalised, as a chat model starts its reply ("Yes, snow is cold.").
+    return {"question": item.prompt, "choices": ["Yes", "No"], "answer": 0 if item.gold == "yes" else 1}
 
 
 def _arith_gen(rng: random.Random) -> dict:
