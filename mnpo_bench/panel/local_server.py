@@ -12,7 +12,6 @@ it hangs past the client's timeout, answers 429 or 500, or returns unparseable t
         server.stats()["requests"]
 """
 
-from __future__ import annotations
 
 import asyncio
 import hashlib
@@ -110,8 +109,11 @@ def serve(plan: FaultPlan) -> None:
     """Serve on a free port of 127.0.0.1, printing "listening <port>" once bound (blocks)."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"listening {sock.getsockname()[1]}", flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(plan), log_level="error", access_log=False, backlog=4096))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from mnpo_bench.errors import did_you_mean
 from mnpo_bench.panel.backends import Backend, Comparison, Verdict
@@ -25,9 +25,10 @@ class RuleParams(Section):
         ..., min_length=1, description="scorer name -> weight, or -> {weight: w, <scorer options>}")
     scale: float = Field(4.0, gt=0, description="logit per unit of score difference")
 
-    @model_validator(mode="after")
-    def _known_scorers(self) -> "RuleParams":
-        for name, spec in self.scorers.items():
+    @field_validator("scorers")
+    @classmethod
+    def _known_scorers(cls, scorers: dict[str, Any]) -> dict[str, Any]:
+        for name, spec in scorers.items():
             if name not in SCORERS:
                 raise ValueError(f"unknown scorer '{name}'; {did_you_mean(name, SCORERS)}")
             options = dict(spec) if isinstance(spec, dict) else {}
@@ -36,8 +37,9 @@ class RuleParams(Section):
                 SCORERS[name][1].model_validate(options)
             except ValidationError as exc:
                 error = exc.errors()[0]
-                raise ValueError(f"scorer '{name}': {'.'.join(map(str, error['loc']))} {error['msg']}") from None
-        return self
+                field = ".".join(map(str, error["loc"]))
+                raise ValueError(f"scorer '{name}', option '{field}': {error['msg']}") from None
+        return scorers
 
     def weighted(self) -> list[tuple[Any, float, Section]]:
         """(scorer function, weight, validated options) for every scorer."""
