@@ -33,11 +33,39 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
     write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     ctx = Context(config=config, store=store, progress=Progress(quiet=quiet))
     started = time.time()
-    for stage in STAGES:
-        stage(ctx)
+    for section, stage in STAGES:
+        if section is None or getattr(config, section).enabled:
+            stage(ctx)
     ctx.progress.note(
         f"done in {time.time() - started:.1f} s: ran {len(ctx.ran)} stage(s), skipped {len(ctx.skipped)} unchanged"
     )
+    print(f"results: {store.root}")
+    return ctx
+
+
+def run_tournament(policies: list[str], config_path: Path | None, overrides: list[str], *, out: Path,
+                   quiet: bool = False) -> Context:
+    """`mnpo-bench tournament`: the prompts, tournament and leaderboard stages over `policies`
+    ("name=location" or a location) in the run at `out`; with no policies, the run's own policies.json."""
+    from mnpo_bench.policy.load import check_model_location
+
+    config = load_config(config_path, overrides)
+    store = RunStore.open(out)
+    if policies:
+        entered = {}
+        for spec in policies:
+            name, sep, location = spec.partition("=")
+            location, name = (location, name) if sep else (spec, Path(spec.rstrip("/")).name)
+            entered[name] = check_model_location(location, where=f"policy argument '{spec}'")
+        write_json(store.path("policies.json"), entered)
+    elif not store.path("policies.json").exists():
+        raise UserError("no policies.json in the run", where=str(out), fix="name the policies to enter as arguments")
+    write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    ctx = Context(config=config, store=store, progress=Progress(quiet=quiet))
+    prompts_stage(ctx)
+    tournament_stage(ctx)
+    if config.leaderboard.enabled:
+        leaderboard_stage(ctx)
     print(f"results: {store.root}")
     return ctx
 
@@ -100,7 +128,45 @@ def policies_stage(ctx: Context) -> None:
     write_json(ctx.store.path("policies.json"), policies)
 
 
-STAGES = [prompts_stage, policy_stage, generate_stage, policies_stage]
+def annotate_stage(ctx: Context) -> None:
+    from mnpo_bench.panel.stage import annotate_stage as run
+
+    run(ctx)
+
+
+def train_stage(ctx: Context) -> None:
+    from mnpo_bench.train.stage import train_stage as run
+
+    run(ctx)
+
+
+def tournament_stage(ctx: Context) -> None:
+    from mnpo_bench.tournament.stage import tournament_stage as run
+
+    run(ctx)
+
+
+def bench_stage(ctx: Context) -> None:
+    from mnpo_bench.bench.stage import bench_stage as run
+
+    run(ctx)
+
+
+def leaderboard_stage(ctx: Context) -> None:
+    from mnpo_bench.ratings.stage import leaderboard_stage as run
+
+    if not ctx.store.has_table("battles"):
+        ctx.progress.note("[dim]skip[/dim] leaderboard (no battles: the tournament did not run)")
+        return
+    run(ctx)
+
+
+# (config section whose `enabled` switches the stage, or None: always runs; the stage)
+STAGES = [
+    (None, prompts_stage), (None, policy_stage), (None, generate_stage), ("panel", annotate_stage),
+    ("train", train_stage), (None, policies_stage), ("tournament", tournament_stage), ("bench", bench_stage),
+    ("leaderboard", leaderboard_stage),
+]
 
 
 # -- validate and ls ----------------------------------------------------------------------------------

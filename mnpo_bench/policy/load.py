@@ -44,6 +44,18 @@ def check_model_location(name: str, where: str) -> str:
                     fix="give a save_pretrained directory or a hub id (offline, it must already be cached)")
 
 
+def checkpoint_fingerprint(location: str) -> str:
+    """A cheap fingerprint of a checkpoint: names, sizes and modification times of its files (a hub id
+    stands for itself). Changes whenever the checkpoint is rewritten."""
+    from mnpo_bench.store import stable_hash
+
+    path = Path(location)
+    if not path.is_dir():
+        return location
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return stable_hash([(str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """The torch device for `device` ("auto": CUDA when available, else CPU)."""
     if device == "auto":

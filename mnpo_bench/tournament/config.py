@@ -1,4 +1,4 @@
-"""Config of the tournament and leaderboard stages (owned by the tournament subsystem)."""
+"""Config of the tournament and leaderboard stages."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from mnpo_bench.settings import Section
 
 
 class TournamentConfig(Section):
-    """Which policies meet in the mixed-policy tournament."""
+    """Which policies meet in the mixed-policy tournament, and how they answer."""
 
     enabled: bool = Field(True, description="run the tournament stage")
-    extra_policies: list[str] = Field(default_factory=list, description="more HF model ids or paths to enter")
+    policies: str = Field("all", description="'all' (reference + every trained iterate) or 'final' (reference + each method's last iterate)")
+    extra_policies: list[str] = Field(default_factory=list, description="more policies to enter: 'name=path_or_hub_id' or a path")
+    max_prompts: int | None = Field(None, ge=1, description="judge at most this many eval prompts (None: all)")
+    temperature: float | None = Field(None, ge=0, description="sampling temperature of the answers (None: generation.temperature)")
 
 
 class LeaderboardConfig(Section):

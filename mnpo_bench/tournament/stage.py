@@ -1,0 +1,113 @@
+"""The tournament stage: every policy answers the eval prompts once (cached per policy), then every pair
+of policies on every prompt is judged by the panel in both orders.
+
+Writes `responses.parquet` (one answer per policy and eval prompt), `tournament_judgments.parquet` and
+`battles.parquet`. Adding a policy generates answers for that policy only; judgments already made come
+from the panel's cache.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from mnpo_bench.pipeline import Context, StageRun
+from mnpo_bench.policy.load import checkpoint_fingerprint, check_model_location
+from mnpo_bench.tournament.battles import judgments_to_battles, policy_pairs
+
+
+def entrants(ctx: Context) -> dict[str, str]:
+    """{policy name: loadable location} of the policies that meet: policies.json filtered by
+    tournament.policies, plus tournament.extra_policies."""
+    recorded = json.loads(ctx.store.path("policies.json").read_text())
+    policies = {name: _locate(ctx.store.root, path) for name, path in recorded.items()}
+    if ctx.config.tournament.policies == "final":
+        last: dict[str, str] = {}
+        for name in policies:
+            if "/iter" in name:
+                method = name.rsplit("/iter", 1)[0]
+                if method not in last or _iteration(name) > _iteration(last[method]):
+                    last[method] = name
+        policies = {n: p for n, p in policies.items() if "/iter" not in n or n in last.values()}
+    for spec in ctx.config.tournament.extra_policies:
+        name, sep, location = spec.partition("=")
+        location = location if sep else spec
+        name = name if sep else Path(spec.rstrip("/")).name
+        policies[name] = check_model_location(location, where=f"tournament.extra_policies: {spec}")
+    return policies
+
+
+def _locate(root: Path, path: str) -> str:
+    candidate = root / path
+    return str(candidate) if not Path(path).is_absolute() and candidate.exists() else path
+
+
+def _iteration(name: str) -> int:
+    return int(name.rsplit("/iter", 1)[1])
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "__", name)
+
+
+def tournament_stage(ctx: Context) -> None:
+    """Answers per policy (one sub-stage each), then the judged round robin."""
+    from mnpo_bench.generation import generate
+
+    config = ctx.config
+    generation = config.generation.model_copy(update={
+        "temperature": config.tournament.temperature if config.tournament.temperature is not None
+        else config.generation.temperature,
+    })
+    policies = entrants(ctx)
+    if len(policies) < 2:
+        ctx.progress.note("[dim]skip[/dim] tournament (it needs at least two policies; enable train or add "
+                          "tournament.extra_policies)")
+        return
+    answer_stages = []
+    for name, location in policies.items():
+        stage_name = f"tournament/answers/{_safe(name)}"
+        output = f"tournament/answers/{_safe(name)}.parquet"
+
+        def answer(stage: StageRun, name=name, location=location, output=output) -> list[str]:
+            frame = generate(location, eval_prompts(ctx), generation, policy_name=name, seed=ctx.config.seed,
+                             n_samples=1, progress=ctx.progress, parts=stage.parts(), device=config.policy.device)
+            ctx.store.write_table(output.removesuffix(".parquet"), frame)
+            return [output]
+
+        ctx.stage(stage_name, answer, after=("prompts",), inputs={
+            "policy": name, "fingerprint": checkpoint_fingerprint(location), "generation": generation,
+            "seed": config.seed, "max_prompts": config.tournament.max_prompts,
+        })
+        answer_stages.append(stage_name)
+
+    def judge(stage: StageRun) -> list[str]:
+        from mnpo_bench.panel.judge import judge_pairs
+
+        responses = pd.concat([ctx.store.read_table(f"tournament/answers/{_safe(n)}") for n in policies],
+                              ignore_index=True)
+        pairs = policy_pairs(eval_prompts(ctx), responses)
+        ctx.progress.note(f"  {len(policies)} policies, {len(pairs)} pairs, both orders")
+        judgments = judge_pairs(pairs, config.panel, seed=config.seed, progress=ctx.progress)
+        battles = judgments_to_battles(judgments, responses)
+        failed = int(battles["winner"].isna().sum())
+        if failed:
+            ctx.progress.note(f"  [yellow]{failed} judgment(s) failed[/yellow]: recorded as failures, not ties")
+        outputs = [ctx.store.write_table("responses", responses).name,
+                   ctx.store.write_table("tournament_judgments", judgments).name,
+                   ctx.store.write_table("battles", battles).name]
+        return outputs
+
+    ctx.stage("tournament", judge, inputs={"panel": config.panel, "seed": config.seed},
+              after=("prompts", *answer_stages))
+
+
+def eval_prompts(ctx: Context) -> pd.DataFrame:
+    """The held-out prompts the tournament uses (at most tournament.max_prompts)."""
+    prompts = ctx.store.read_table("prompts")
+    held_out = prompts[prompts["split"] == "eval"]
+    limit = ctx.config.tournament.max_prompts
+    return held_out.iloc[:limit] if limit else held_out
