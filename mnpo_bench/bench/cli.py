@@ -59,7 +59,7 @@ def bench(
     config = build(BenchConfig, data, source="mnpo-bench bench")
     policies = _policies(target, name)
     if alpaca_dir is not None and not (Path(target) / "policies.json").exists():
-        raise UserError("--alpaca-dir needs a run directory", where="--alpaca-dir",
+        raise UserError("needs a run directory as TARGET", where="--alpaca-dir",
                         fix="give a run directory as TARGET, or leave --alpaca-dir out")
     progress = Progress(quiet=quiet)
     taskset = load_tasks(config.tasks, task_dirs(config.task_dirs), config.num_fewshot, seed, progress, "--tasks")

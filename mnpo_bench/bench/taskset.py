@@ -71,8 +71,9 @@ def local_task_names(dirs: list[Path]) -> list[str]:
     return list(_manager(tuple(dirs), False).all_tasks)
 
 
-def lm_eval_task_names(progress: Progress | None = None) -> list[str]:
-    """Every task, group and tag name lm-eval ships (sorted), from the on-disk list when present."""
+def lm_eval_task_names(dirs: list[Path], progress: Progress | None = None) -> list[str]:
+    """Every task, group and tag name lm-eval ships (sorted), from the on-disk list when present. Indexing
+    builds the full manager for `dirs`, which `load_tasks` then reuses."""
     import lm_eval
 
     cached = cache_dir() / "lm_eval_tasks" / f"{lm_eval.__version__}.json"
@@ -80,7 +81,7 @@ def lm_eval_task_names(progress: Progress | None = None) -> list[str]:
         return json.loads(cached.read_text())
     if progress is not None:
         progress.note("indexing lm-eval's task names (first use only, ~15 s)")
-    names = sorted(_manager((), True).all_tasks)
+    names = sorted(set(_manager(tuple(dirs), True).all_tasks) - set(local_task_names(dirs)))
     write_json(cached, names)
     return names
 
@@ -100,7 +101,7 @@ def check_task_names(names: list[str], dirs: list[Path], progress: Progress | No
     foreign = [n for n in names if not _is_path(n) and n not in local]
     if not foreign:
         return False
-    known = set(lm_eval_task_names(progress))
+    known = set(lm_eval_task_names(dirs, progress))
     for name in foreign:
         if name not in known:
             hint = did_you_mean(name, local | known)
