@@ -73,7 +73,7 @@ class GenerationConfig(Section):
 class RunConfig(Section):
     """Everything `mnpo-bench run` needs; every field has a default, so no config at all is valid."""
 
-    name: str = Field("default", description="run name; the run directory is runs/<name> unless --out is given")
+    name: str = Field("default", description="run name: the run directory is <runs_dir>/<name>; with --out DIR and no name set, the name is DIR's")
     seed: int = Field(0, description="seeds every sample, label, split and bootstrap of the run")
     runs_dir: str = Field("runs", description="parent directory of run directories")
     prompts: PromptsConfig = Field(default_factory=PromptsConfig, description="prompt source")

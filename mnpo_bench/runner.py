@@ -28,6 +28,8 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
                  quiet: bool = False) -> Context:
     """Run every stage of the config at `config_path` (None: the embedded default); returns the context."""
     config = load_config(config_path, overrides)
+    if out is not None and config.name == RunConfig.model_fields["name"].default:
+        config = config.model_copy(update={"name": Path(out).name})  # the run is named after its directory
     validate_parts(config)
     store = RunStore.open(run_dir(config, out))
     write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
@@ -188,7 +190,25 @@ def validate_parts(config: RunConfig) -> list[str]:
     return lines
 
 
-VALIDATORS: list = []
+def _validate_panel(config: RunConfig) -> list[str]:
+    from mnpo_bench.panel.personas import validate_panel
+
+    return validate_panel(config.panel) if config.panel.enabled else ["ok  panel disabled"]
+
+
+def _validate_train(config: RunConfig) -> list[str]:
+    from mnpo_bench.train.recipes import validate_recipes
+
+    return validate_recipes(config.train)
+
+
+def _validate_bench(config: RunConfig) -> list[str]:
+    from mnpo_bench.bench.stage import validate_bench
+
+    return validate_bench(config)
+
+
+VALIDATORS = [_validate_panel, _validate_train, _validate_bench]
 
 
 def validate_config(path: Path, overrides: list[str]) -> list[str]:
