@@ -116,12 +116,14 @@ def cycle_graph(matrix: pd.DataFrame, cycles: list[list[str]], max_models: int =
                                arrowcolor="crimson" if red else "rgba(120,120,120,0.6)", text="")
             fig.add_annotation(x=(2 * x0 + 3 * x1) / 5, y=(2 * y0 + 3 * y1) / 5, text=f"{100 * rate:.0f}%", showarrow=False,
                                font={"size": 11, "color": "crimson" if red else "gray"})
+    outward = ["top center" if y > 0.3 else "bottom center" if y < -0.3 else "middle left" if x < 0 else "middle right"
+               for x, y in (pos[m] for m in models)]  # labels outside the circle, away from the arrows
     fig.add_trace(go.Scatter(
         x=[pos[m][0] for m in models], y=[pos[m][1] for m in models], mode="markers+text", text=models,
-        textposition="top center", marker={"size": 22, "color": "#4c78a8"}, hoverinfo="text", showlegend=False,
+        textposition=outward, marker={"size": 22, "color": "#4c78a8"}, hoverinfo="text", showlegend=False,
     ))
-    fig.update_xaxes(visible=False, range=[-1.5, 1.5])
-    fig.update_yaxes(visible=False, range=[-1.4, 1.4], scaleanchor="x")
+    fig.update_xaxes(visible=False, range=[-1.9, 1.9])
+    fig.update_yaxes(visible=False, range=[-1.35, 1.35], scaleanchor="x")
     fig.update_layout(title="Who beats whom: arrow from winner to loser, label = winner's win rate; red = on a cycle",
                       height=520)
     return fig
@@ -156,22 +158,21 @@ def rank_spread(spread: pd.DataFrame) -> go.Figure:
 
 
 def training_curves(metrics: pd.DataFrame, columns: dict[str, str], title: str, unit: str) -> go.Figure:
-    """Metrics (`columns`: column -> legend name) against the optimiser step: one panel per method (and row
-    per HT-MNPO player), one colour per iteration, one dash per metric when there are several."""
+    """Metrics (`columns`: column -> legend name) against the optimiser step: one panel per method, one
+    colour per iteration, one dash per metric when there are several, one marker symbol per HT-MNPO player."""
     id_vars = [c for c in ("method", "player", "iteration", "step") if c in metrics]
     df = metrics.melt(id_vars=id_vars, value_vars=list(columns), var_name="series", value_name="value")
     df["series"] = df["series"].map(columns)
     df["iteration"] = "iter " + df["iteration"].astype(str)
     players = "player" in df and df["player"].notna().any()
     if players:
-        df["player"] = df["player"].fillna("(whole panel)")
+        df["player"] = df["player"].fillna("whole panel")
     df = df.sort_values([c for c in ("method", "player", "series", "iteration", "step") if c in df])
-    fig = px.line(df, x="step", y="value", color="iteration", facet_col="method", facet_row="player" if players else None,
-                  line_dash="series" if len(columns) > 1 else None, markers=len(df) < 300, title=title)
+    fig = px.line(df, x="step", y="value", color="iteration", facet_col="method", symbol="player" if players else None,
+                  line_dash="series" if len(columns) > 1 else None, markers=True, title=title,
+                  line_group="player" if players else None)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    fig.update_xaxes(title_text="")
-    fig.update_yaxes(title_text="")
-    fig.update_xaxes(title_text="optimiser step within the iteration", row=1)
+    fig.update_xaxes(title_text="optimiser step within the iteration")
     fig.update_yaxes(title_text=unit, col=1)
     fig.update_layout(xaxis_title="optimiser step within the iteration", yaxis_title=unit)
     return fig

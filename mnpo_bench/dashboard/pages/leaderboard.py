@@ -34,7 +34,7 @@ def _table(ratings: pd.DataFrame) -> None:
     ascending = right.toggle("ascending", value=False, key="lb_ascending")
     table = ratings[columns].sort_values(key, ascending=ascending, ignore_index=True)
     fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in columns if table[c].dtype.kind == "f"}
-    fmt |= {c: st.column_config.NumberColumn(c, format="%.0f") for c in ("bt", "bt_lo", "bt_hi", "nash_skill") if c in table}
+    fmt |= {c: st.column_config.NumberColumn(c, format="%.0f") for c in ("bt", "bt_lo", "bt_hi") if c in table}  # Elo points
     st.dataframe(table, hide_index=True, column_config=fmt)
 
 

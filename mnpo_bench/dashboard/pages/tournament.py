@@ -44,7 +44,7 @@ def render() -> None:
         st.plotly_chart(charts.heatmap(100 * matrix, f"Pairwise win rate (from {source})",
                                        "win rate of row vs column (%)"))
         if pairs is not None:
-            counts = votes.count_matrix(pairs)
+            counts = votes.count_matrix(pairs).reindex(index=matrix.index, columns=matrix.columns).fillna(0)
             st.plotly_chart(charts.heatmap(counts, "Battles per pair (battles.parquet)", "battles (count)",
                                            zmax=float(counts.to_numpy().max()) or 1.0, midpoint=None))
         else:

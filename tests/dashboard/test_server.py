@@ -1,0 +1,121 @@
+"""The real server: `streamlit run app.py` (and `mnpo-bench dashboard`) answers /_stcore/health, and headless
+Chromium renders the leaderboard page. Set MNPO_BENCH_DASHBOARD_SCREENSHOT=<file.png> to keep a copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.conftest import APP
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                  "--disable-component-update", "--disable-sync"]
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (Debian: apt-get install -y chromium)")
+pytestmark = [pytest.mark.slow, needs_chromium]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """Start `command` (a server on the port in it) in its own process group; yield its base URL once
+    /_stcore/health answers; stop that process group afterwards."""
+    port = command[command.index("--port") + 1] if "--port" in command else command[command.index("--server.port") + 1]
+    base = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=APP.parent)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                    assert reply.status == 200 and reply.read() == b"ok"
+                    break
+            except OSError:
+                assert proc.poll() is None, f"server exited early:\n{log.read_text()[-3000:]}"
+                assert time.time() < deadline, f"no health after 90 s:\n{log.read_text()[-3000:]}"
+                time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the group this test started: the server (and the CLI's child)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def browser_page() -> Iterator[object]:
+    """A Playwright page in Debian's headless Chromium, 1400x1000."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNPO_BENCH_")} | extra
+    return env | {"HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+
+
+def test_streamlit_run_serves_health_and_renders_the_leaderboard(env, tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    server_env = _server_env({"MNPO_BENCH_RUNS_DIR": str(env / "runs"),
+                              "MNPO_BENCH_LEADERBOARDS_DIR": str(env / "leaderboards")})
+    shot = tmp_path / "leaderboard.png"
+    with serving(command, server_env, tmp_path / "server.log") as base, browser_page() as page:
+        page.goto(f"{base}/leaderboard?run=alpha")
+        page.get_by_text("Bradley-Terry rating with bootstrap 95% CI").first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Leaderboard · alpha").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # let the plots finish their transition
+        page.screenshot(path=str(shot))
+        body = page.inner_text("body")
+        assert "The ranking is not transitive" in body
+        assert all(model in body for model in ("mnpo/iter1", "mnpo/iter2", "dpo/iter1", "reference"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(".js-plotly-plot").count() >= 3
+    from PIL import Image
+
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1400, 1000)
+    assert len(set(image.resize((140, 100)).getdata())) > 50  # a rendered page, not a blank or spinner-only frame
+    if os.environ.get("MNPO_BENCH_DASHBOARD_SCREENSHOT"):
+        shutil.copy(shot, os.environ["MNPO_BENCH_DASHBOARD_SCREENSHOT"])
+
+
+def test_cli_passes_the_data_dirs_to_the_server(env, tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", "mnpo_bench.cli", "dashboard", "--runs-dir", str(env / "runs"),
+               "--leaderboards-dir", str(env / "leaderboards"), "--port", str(port), "--headless"]
+    with serving(command, _server_env({}), tmp_path / "cli.log") as base, browser_page() as page:
+        page.goto(f"{base}/?run=beta")
+        page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
+        page.get_by_text(str(env / "runs")).first.wait_for(timeout=30_000)  # the sidebar names the root it reads
+        page.get_by_text("published leaderboard only").first.wait_for(state="attached", timeout=30_000)  # grid cell
+        assert page.locator('[data-testid="stException"]').count() == 0
