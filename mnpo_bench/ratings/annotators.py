@@ -67,5 +67,5 @@ def _agreement(valid: pd.DataFrame) -> np.ndarray:
 def rank_spread(per_annotator: pd.DataFrame) -> pd.DataFrame:
     """Per model: best and worst BT rank across annotators and the spread (worst - best) in places."""
     ranks = per_annotator.pivot(index="model", columns="annotator", values="rank")
-    return pd.DataFrame({"rank_best": ranks.min(1), "rank_worst": ranks.max(1),
-                         "rank_spread": ranks.max(1) - ranks.min(1)})
+    best, worst = ranks.min(axis=1), ranks.max(axis=1)
+    return pd.DataFrame({"rank_best": best, "rank_worst": worst, "rank_spread": worst - best})

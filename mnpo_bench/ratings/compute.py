@@ -8,7 +8,7 @@ prediction for the field win rate, Copeland and the equilibria (counted in diagn
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,26 +33,27 @@ class Leaderboard:
     diagnostics: dict
     annotators: pd.DataFrame
     annotator_ratings: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
 
 
-def resolve_reference(battles: Battles, reference: str | None) -> int | None:
-    """Index of the reference model: the one named, or (None) the model present in every battle, if any."""
+def resolve_reference(battles: Battles, reference: str | None, option: str = "--reference") -> int | None:
+    """Index of the reference model: the one named, or (None) the model present in every battle, if any.
+    `option` is how the user names the reference (in the error's fix)."""
     models = battles.models
     if reference is not None:
         if reference not in models:
             raise UserError(f"reference model '{reference}' has no battles", where=battles.source,
-                            fix=f"pass --reference with a model in the file: {did_you_mean(reference, models)}")
+                            fix=f"set {option} to a model in the file: {did_you_mean(reference, models)}")
         return models.index(reference)
     a, b = battles.valid["a"].to_numpy(), battles.valid["b"].to_numpy()
     everywhere = [m for m in {a[0], b[0]} if ((a == m) | (b == m)).all()]  # such a model is in the first battle
     return int(everywhere[0]) if len(everywhere) == 1 and len(models) > 2 else None
 
 
-def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int) -> Leaderboard:
+def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
+         reference_option: str = "--reference") -> Leaderboard:
     """Every rating, interval, diagnostic and annotator table of `battles`."""
     models, n = battles.models, len(battles.models)
-    ref = resolve_reference(battles, reference)
+    ref = resolve_reference(battles, reference, reference_option)
     valid = battles.valid
     tally = Tally.from_codes(n, valid["a"].to_numpy(), valid["b"].to_numpy(), valid["score_a"].to_numpy())
     W, N = tally.matrices()

@@ -47,7 +47,7 @@ def lc_win_rates(valid: pd.DataFrame, n_models: int, reference: int) -> np.ndarr
     sd = pd.Series(gap).groupby(model).transform("std").fillna(0).to_numpy()
     tanh_gap = np.tanh(np.divide(gap, sd, out=np.zeros_like(gap), where=sd > 0))
     players, local = np.unique(model, return_inverse=True)
-    difficulty = _instruction_difficulty(rows["prompt_id"], local, y, len(players))
+    difficulty = _instruction_difficulty(rows["prompt_id"], local, tanh_gap, y, len(players))
     k = len(players)
     n = len(y)
     at = np.arange(n)
@@ -65,18 +65,24 @@ def lc_win_rates(valid: pd.DataFrame, n_models: int, reference: int) -> np.ndarr
     return out
 
 
-def _instruction_difficulty(prompt_id: pd.Series, local: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
-    """Standardised difficulty gamma_x (n,) of each battle's instruction; zeros without prompt ids."""
+def _instruction_difficulty(prompt_id: pd.Series, local: np.ndarray, tanh_gap: np.ndarray, y: np.ndarray,
+                            k: int) -> np.ndarray:
+    """Standardised difficulty gamma_x (n,) of each battle's instruction; zeros without prompt ids.
+
+    Fitted with model intercepts and a common length slope, so that a prompt where the reference happened to
+    answer briefly does not look easy.
+    """
     if prompt_id.isna().any() or prompt_id.nunique() < 2:
         return np.zeros(len(y))
     codes, uniques = pd.factorize(prompt_id)
     n, at = len(y), np.arange(len(y))
     design = sparse.hstack([
         sparse.csr_matrix((np.ones(n), (at, local)), shape=(n, k)),
+        sparse.csr_matrix(tanh_gap[:, None]),
         sparse.csr_matrix((-np.ones(n), (at, codes)), shape=(n, len(uniques))),  # harder = lower odds
     ]).tocsr()
-    w = _fit_logistic(design, y, np.concatenate([np.full(k, WEAK), np.full(len(uniques), DIFFICULTY_SHRINK)]))
-    gamma = w[k:]
+    penalty = np.concatenate([np.full(k + 1, WEAK), np.full(len(uniques), DIFFICULTY_SHRINK)])
+    gamma = _fit_logistic(design, y, penalty)[k + 1:]
     spread = gamma.std()
     return ((gamma - gamma.mean()) / spread)[codes] if spread > 0 else np.zeros(n)
 
