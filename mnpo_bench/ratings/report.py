@@ -69,7 +69,8 @@ def findings(board: Leaderboard) -> list[str]:
                f"{_pct(d['curl_share_support'])} on the maximal lottery's support.")
     lottery = {m: p for m, p in d["maximal_lottery"].items() if p > 1e-3}
     if d["condorcet_winner"]:
-        out.append(f"{d['condorcet_winner']} beats every other model head-to-head (Condorcet winner); "
+        imputed = " (counting Bradley-Terry predictions for pairs that never met)" if d["imputed_pairs"] else ""
+        out.append(f"{d['condorcet_winner']} beats every other model head-to-head{imputed} (Condorcet winner); "
                    "the maximal lottery puts all its mass on it.")
     else:
         mix = ", ".join(f"{m} ({_pct(p)})" for m, p in lottery.items())

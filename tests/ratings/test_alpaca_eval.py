@@ -106,3 +106,20 @@ def test_bad_annotation_files_name_the_file(tmp_path):
         load_source("alpaca-eval", tmp_path)
     with pytest.raises(UserError, match="did you mean 'alpaca-eval'"):
         load_source("alpaca_eval", tmp_path)
+
+
+@needs_data
+def test_cli_imports_an_alpaca_eval_directory(tmp_path, capsys):
+    import shutil
+
+    from mnpo_bench.cli import main
+
+    for name in ("gemma-7b-it", "phi-2"):
+        shutil.copy(DATA / f"{name}.annotations.json.gz", tmp_path / f"{name}.annotations.json.gz")
+    out = tmp_path / "board"
+    assert main(["leaderboard", "--from", "alpaca-eval", str(tmp_path), "--out", str(out), "--bootstrap", "20"]) == 0
+    ratings = pd.read_csv(out / "ratings.csv").set_index("model")
+    published = pd.read_csv(DATA / "published_leaderboard.csv", index_col=0)
+    assert sorted(ratings.index) == ["gemma-7b-it", REFERENCE, "phi-2"]
+    assert 100 * ratings.loc["phi-2", "win_rate_vs_ref"] == pytest.approx(published.loc["phi-2", "win_rate"], abs=1e-9)
+    assert "wrote" in capsys.readouterr().out
