@@ -99,4 +99,5 @@ def nash_averaging(P: np.ndarray, support: np.ndarray | None = None) -> tuple[np
     """(p*, skill), each (n,): the maximum-entropy equilibrium of the logit game and skill = A p* (log-odds)."""
     A = logit_game(P)
     p = symmetric_equilibrium(A, support)
-    return p, A @ p
+    skill = A @ p
+    return p, np.where(np.abs(skill) < 1e-12, 0.0, skill)  # exact 0 on the support, not rounding noise

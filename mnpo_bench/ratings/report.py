@@ -16,7 +16,9 @@ def _pct(x: float) -> str:
 
 
 def _num(x: float, digits: int = 0) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{(x if abs(x) >= 0.5 * 10**-digits else 0.0):.{digits}f}"  # no "-0.00"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -76,8 +78,8 @@ def findings(board: Leaderboard) -> list[str]:
         mix = ", ".join(f"{m} ({_pct(p)})" for m, p in lottery.items())
         out.append(f"No model beats all others; the maximal lottery mixes {mix}.")
     top_bt, top_ml = table["model"].iloc[0], next(iter(d["maximal_lottery"]))
-    if top_bt != top_ml:
-        out.append(f"Bradley-Terry ranks {top_bt} first, but the maximal lottery puts most mass on {top_ml}: "
+    if top_bt != top_ml and d["maximal_lottery_ci"][top_bt][1] < d["maximal_lottery_ci"][top_ml][0]:
+        out.append(f"Bradley-Terry ranks {top_bt} first, but the maximal lottery puts clearly more mass on {top_ml}: "
                    "a single Elo number hides the cycle.")
     outside = table[table["nash_avg_mass"] <= 1e-6].sort_values("nash_skill", ascending=False)
     if len(outside):
@@ -113,9 +115,9 @@ def _annotator_findings(board: Leaderboard) -> list[str]:
     out = []
     spread = pd.DataFrame.from_dict(board.diagnostics["rank_spread"], orient="index").dropna()
     if len(board.annotators) > 1 and len(spread) and spread["rank_spread"].max() > 0:
-        model = spread["rank_spread"].astype(float).idxmax()
-        row = spread.loc[model]
-        out.append(f"Annotators disagree most about {model}: ranked from {int(row.rank_best)} to {int(row.rank_worst)}.")
+        widest = spread[spread["rank_spread"] == spread["rank_spread"].max()]
+        named = "; ".join(f"{m} from {int(r.rank_best)} to {int(r.rank_worst)}" for m, r in widest.head(3).iterrows())
+        out.append(f"Annotators disagree most about {named} (rank by each annotator's own Bradley-Terry).")
     for a in board.annotators.itertuples():
         if not math.isnan(a.position_bias) and abs(a.position_bias - 0.5) > BIAS:
             out.append(f"{a.annotator} prefers the response shown first {_pct(a.position_bias)} of the time.")

@@ -1,11 +1,11 @@
 """Battles aggregated to unique outcomes per pair, and the bootstrap that resamples those counts.
 
 Every rating here depends on the battles only through, for each unordered pair {i, j}, how many battles it
-had (N_ij) and the summed score of i (W_ij; a tie is worth ½). A *cell* is one (pair, score) value seen
+had (N_ij) and the summed score of i (W_ij; a tie is worth ½). A *cell* is one (pair, outcome) seen
 `count` times. Resampling battles with replacement is exactly a multinomial draw of the cell counts, so the
 bootstrap never touches the raw rows: with hard winners a million battles among 64 models are ~6,000 cells.
-Soft scores (prob_a) are pooled into bins of width 1/BINS, each cell keeping the mean score of its battles:
-sums stay exact, and the bootstrap loses only the spread inside a bin (variance < 1/(12 BINS^2) = 8e-5).
+Soft scores (prob_a) are pooled into outcome bins of width 1/BINS, each cell keeping the mean score of its
+battles: sums stay exact, and the bootstrap loses only the spread inside a bin (variance < 1/(12 BINS^2)).
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ def latin_square_battles(prompts: int, flip: float, seed: int) -> pd.DataFrame:
     for persona, ranking in LATIN_SQUARE.items():
         for prompt in range(prompts):
             for x, y in itertools.combinations("ABC", 2):
+                if prompt % 2:  # each side is model_a (and shown first) half the time
+                    x, y = y, x
                 first_wins = ranking.index(x) < ranking.index(y)
                 if rng.random() < flip:
                     first_wins = not first_wins
