@@ -77,20 +77,28 @@ def win_rates(ratings: pd.DataFrame) -> go.Figure:
 def bench_scores(bench: pd.DataFrame) -> go.Figure:
     """Grouped bars: each benchmark task's score per model, with its standard error."""
     df = bench.assign(task=bench["task"] + " (" + bench["metric"] + ")")
-    fig = px.bar(df, x="task", y="value", color="model", barmode="group",
-                 error_y="stderr" if "stderr" in df else None, title="Standard benchmarks")
-    fig.update_layout(xaxis_title="task (metric)", yaxis_title="score (the task's metric, 0-1 for accuracies)")
+    fig = go.Figure()
+    for model, part in df.groupby("model", sort=True):
+        error = {"type": "data", "array": part["stderr"].to_numpy()} if "stderr" in part else None
+        fig.add_bar(x=part["task"], y=part["value"], name=str(model), error_y=error)
+    fig.update_layout(title="Standard benchmarks", barmode="group", xaxis_title="task (metric)",
+                      yaxis_title="score (the task's metric, 0-1 for accuracies)")
     return fig
 
 
 def heatmap(matrix: pd.DataFrame, title: str, color_title: str, zmax: float = 100.0,
             x_title: str = "opponent (column)", y_title: str = "model (row)", midpoint: float | None = 50.0) -> go.Figure:
-    """A square heatmap with the values written in the cells (matrix already in the displayed unit)."""
-    fig = px.imshow(matrix, text_auto=".0f", zmin=0, zmax=zmax, aspect="auto", title=title,
-                    color_continuous_scale="RdBu" if midpoint is not None else "Blues",
-                    color_continuous_midpoint=midpoint)
-    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, coloraxis_colorbar_title=color_title,
-                      height=max(320, 120 + 40 * len(matrix)))
+    """A square heatmap with the values written in the cells (matrix already in the displayed unit); the
+    first row is drawn at the top."""
+    values = matrix.to_numpy(dtype=float)
+    fig = go.Figure(go.Heatmap(
+        z=values, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], zmin=0, zmax=zmax,
+        text=np.where(np.isfinite(values), np.round(np.nan_to_num(values)).astype(int).astype(str), ""),
+        texttemplate="%{text}", colorscale="RdBu" if midpoint is not None else "Blues", zmid=midpoint,
+        colorbar={"title": {"text": color_title}}, hovertemplate="%{y} vs %{x}: %{z:.1f}<extra></extra>",
+    ))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=max(320, 120 + 40 * len(matrix)))
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 
@@ -101,7 +109,7 @@ def cycle_graph(matrix: pd.DataFrame, cycles: list[list[str]], max_models: int =
     angle = {m: math.pi / 2 - 2 * math.pi * i / max(1, len(models)) for i, m in enumerate(models)}
     pos = {m: (math.cos(a), math.sin(a)) for m, a in angle.items()}
     on_cycle = {(c[i], c[(i + 1) % len(c)]) for c in cycles for i in range(len(c))}
-    fig = go.Figure()
+    notes = []  # built as one list: add_annotation() one by one costs ~20 ms each
     for a in models:
         for b in models:
             rate = matrix.at[a, b]
@@ -111,11 +119,13 @@ def cycle_graph(matrix: pd.DataFrame, cycles: list[list[str]], max_models: int =
             if not red and len(models) > max_models:
                 continue
             (x0, y0), (x1, y1) = pos[a], pos[b]
-            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                               arrowhead=3, arrowsize=1.2, arrowwidth=1 + 6 * (rate - 0.5), standoff=18, startstandoff=18,
-                               arrowcolor="crimson" if red else "rgba(120,120,120,0.6)", text="")
-            fig.add_annotation(x=(2 * x0 + 3 * x1) / 5, y=(2 * y0 + 3 * y1) / 5, text=f"{100 * rate:.0f}%", showarrow=False,
-                               font={"size": 11, "color": "crimson" if red else "gray"})
+            colour = "crimson" if red else "rgba(120,120,120,0.6)"
+            notes.append({"x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x", "ayref": "y",
+                          "showarrow": True, "arrowhead": 3, "arrowsize": 1.2, "arrowwidth": 1 + 6 * (rate - 0.5),
+                          "standoff": 18, "startstandoff": 18, "arrowcolor": colour, "text": ""})
+            notes.append({"x": (2 * x0 + 3 * x1) / 5, "y": (2 * y0 + 3 * y1) / 5, "text": f"{100 * rate:.0f}%",
+                          "showarrow": False, "font": {"size": 11, "color": "crimson" if red else "gray"}})
+    fig = go.Figure(layout={"annotations": notes})
     outward = ["top center" if y > 0.3 else "bottom center" if y < -0.3 else "middle left" if x < 0 else "middle right"
                for x, y in (pos[m] for m in models)]  # labels outside the circle, away from the arrows
     fig.add_trace(go.Scatter(
@@ -142,18 +152,21 @@ def bias_bars(bias: pd.DataFrame) -> go.Figure:
 
 def rank_bumps(ranks: pd.DataFrame) -> go.Figure:
     """Each model's rank under each persona (1 = best, drawn on top)."""
-    fig = px.line(ranks.sort_values(["model", "annotator"]), x="annotator", y="rank", color="model", markers=True,
-                  title="Rank of each model under each persona")
+    fig = go.Figure()
+    for model, part in ranks.sort_values(["model", "annotator"]).groupby("model", sort=True):
+        fig.add_scatter(x=part["annotator"], y=part["rank"], mode="lines+markers", name=str(model))
     fig.update_yaxes(autorange="reversed", dtick=1)
-    fig.update_layout(xaxis_title="persona (annotator)", yaxis_title="rank under that persona (1 = best)")
+    fig.update_layout(title="Rank of each model under each persona", xaxis_title="persona (annotator)",
+                      yaxis_title="rank under that persona (1 = best)")
     return fig
 
 
 def rank_spread(spread: pd.DataFrame) -> go.Figure:
     """Bar per model: worst minus best rank across personas."""
-    fig = px.bar(spread, x="model", y="rank_spread", title="Rank spread across personas",
-                 hover_data=["rank_best", "rank_worst"])
-    fig.update_layout(xaxis_title="model", yaxis_title="rank spread (worst - best, in ranks)")
+    fig = go.Figure(go.Bar(x=spread["model"], y=spread["rank_spread"], customdata=spread[["rank_best", "rank_worst"]],
+                           hovertemplate="%{x}: ranks %{customdata[0]} to %{customdata[1]}<extra></extra>"))
+    fig.update_layout(title="Rank spread across personas", xaxis_title="model",
+                      yaxis_title="rank spread (worst - best, in ranks)")
     return fig
 
 

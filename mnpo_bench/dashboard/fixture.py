@@ -144,13 +144,13 @@ def _manifest(stages: list[str], start: float) -> dict:
 def build_run(root: Path, name: str = "demo", *, n_battles: int = 2000, models: tuple[str, ...] = MODELS,
               seed: int = 0, training: bool = True, leaderboard: bool = True, bootstrap: int = 20,
               publish: Path | None = None) -> Path:
-    """Write run `root/name` with every table (≈`n_battles` battles) and return its path; `training=False`
+    """Write run `root/name` with every table (`n_battles` battles) and return its path; `training=False`
     leaves out train/, `leaderboard=False` leaves out leaderboard/; `publish` also copies the leaderboard
     folder to `publish/name` as the pipeline does."""
     rng = np.random.default_rng(seed)
     run = Path(root) / name
     per_prompt = len(models) * (len(models) - 1) * len(PERSONAS)
-    n_eval = max(1, round(n_battles / per_prompt))
+    n_eval = max(1, -(-n_battles // per_prompt))  # ceil: battles are then cut to exactly n_battles
     start = 1_760_000_000.0 + seed * 3600
     from mnpo_bench.config import load_config  # the real resolved default config
 
@@ -164,7 +164,7 @@ def build_run(root: Path, name: str = "demo", *, n_battles: int = 2000, models: 
     write_table(run / "generations.parquet", generations)
     write_table(run / "judgments.parquet", _judgments(generations, rng))
     write_table(run / "responses.parquet", _answers(list(models), prompts[prompts["split"] == "eval"].head(200), 1, rng))
-    battles = _battles(models, n_eval, rng)
+    battles = _battles(models, n_eval, rng).head(n_battles)
     write_table(run / "battles.parquet", battles)
     bench = pd.DataFrame([{"model": m, "task": task, "metric": "acc", "value": 0.3 + 0.05 * i + 0.1 * t, "stderr": 0.02}
                           for i, m in enumerate(models) for t, task in enumerate(("arith_local", "yesno_local"))])

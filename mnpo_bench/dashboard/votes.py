@@ -97,17 +97,10 @@ def bias(battles: Path) -> pd.DataFrame:
     return reads.sql(_BIAS.format(valid=valid(battles)), [battles])
 
 
-_AGREE = """
-WITH v AS (SELECT {keys}, {who} AS persona, {vote} AS vote FROM {source} WHERE {vote} IS NOT NULL)
-SELECT x.persona, y.persona AS other, avg(CASE WHEN x.vote = y.vote THEN 1.0 ELSE 0.0 END) AS agreement,
-       count(*) AS n
-FROM v x JOIN v y USING ({keys}) GROUP BY ALL ORDER BY ALL
-"""
-
-
 def agreement(path: Path) -> pd.DataFrame:
-    """Pairwise agreement of personas: share of items (same prompt, pair and order) both judged on which
-    they gave the same verdict; reads battles (annotator, winner) or judgments (persona, label)."""
+    """Pairwise agreement of personas (square frame, fractions): the share of items (same prompt, pair and
+    order) both judged on which they gave the same verdict; reads battles (annotator, winner) or judgments
+    (persona, label). One GROUP BY over the items with a column per persona, no self-join."""
     columns = reads.parquet_columns(path)
     if "annotator" in columns:
         who, vote, keys = "annotator", "winner", ["prompt_id", "model_a", "model_b", "order"]
@@ -117,10 +110,20 @@ def agreement(path: Path) -> pd.DataFrame:
         who, vote, keys = "persona", "label", ["prompt_id", "response_a_id", "response_b_id", "order"]
         require(path, [who, vote, "prompt_id"])
         source = "read_parquet($p0)"
-    keys = [k for k in keys if k in columns]
-    quoted = ", ".join(f'"{k}"' for k in keys)
-    long = reads.sql(_AGREE.format(keys=quoted, who=who, vote=vote, source=source), [path])
-    return long.pivot(index="persona", columns="other", values="agreement")
+    key = ", ".join(f'"{k}"' for k in keys if k in columns)
+    personas = list(reads.sql(f"SELECT DISTINCT {who} AS p FROM {source} WHERE {who} IS NOT NULL ORDER BY 1", [path])["p"])
+    names = {f"a{i}": p for i, p in enumerate(personas)}
+    per_item = ", ".join(f"first({vote}) FILTER (WHERE {who} = $a{i}) AS v{i}" for i in range(len(personas)))
+    pairs = [(i, j) for i in range(len(personas)) for j in range(i + 1, len(personas))]
+    same = ", ".join(f"avg(CASE WHEN v{i} IS NULL OR v{j} IS NULL THEN NULL WHEN v{i} = v{j} THEN 1.0 ELSE 0.0 END) "
+                     f"AS s{i}_{j}" for i, j in pairs) or "1 AS s"
+    query = (f"WITH w AS (SELECT {per_item} FROM {source} WHERE {vote} IS NOT NULL GROUP BY hash({key})) "
+             f"SELECT {same} FROM w")
+    row = reads.sql(query, [path], **names).iloc[0]
+    out = pd.DataFrame(1.0, index=personas, columns=personas)
+    for i, j in pairs:
+        out.iloc[i, j] = out.iloc[j, i] = row[f"s{i}_{j}"]
+    return out.rename_axis(index="persona", columns="other")
 
 
 _FAILURES = """
