@@ -66,7 +66,7 @@ def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig
 
 def _headline(rows: pd.DataFrame) -> str:
     primary = rows[rows["primary"]]
-    return ", ".join(f"{r.task} {r.metric} {r.value:.3f}" for r in primary.itertuples())
+    return " · ".join(f"{r.task.removeprefix('mnpo_')} {r.value:.3f}" for r in primary.itertuples())
 
 
 def bench_stage(ctx: Any) -> None:
@@ -98,8 +98,7 @@ def bench_stage(ctx: Any) -> None:
         written = export_alpaca(store, list(policies))
         missing = len(policies) - len(written)
         if missing:
-            ctx.progress.note(f"  alpaca_eval: {missing} polic{'y has' if missing == 1 else 'ies have'} "
-                              "no answers on the eval prompts yet (the tournament writes them)")
+            ctx.progress.note(f"  alpaca_eval: no eval answers yet for {missing} of {len(policies)} policies")
         return written
 
     ctx.stage("bench_export", run_export, inputs={"policies": sorted(policies), "answers": answers})

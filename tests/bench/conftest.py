@@ -17,6 +17,15 @@ from mnpo_bench.prompts.families import FAMILIES
 from .tiny_models import build_model, build_tokenizer, save, task_dialogues, teach
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The bench tests' models are ~0.1M parameters: one thread beats two busy ones by a wide margin."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     """{"naive": path, "taught": path} of save_pretrained checkpoints (taught: SFT on every task answer)."""
@@ -28,7 +37,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     naive = save(build_model(tokenizer, seed=0), tokenizer, root / "naive")
     model = build_model(tokenizer, seed=0)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 0.1M-parameter model trains faster on one thread than on two busy ones
+    torch.set_num_threads(1)  # session fixtures run before the per-test `_one_thread`
     try:
         loss = teach(model, tokenizer, pairs)
     finally:
