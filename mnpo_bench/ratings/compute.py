@@ -99,18 +99,21 @@ def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _per_annotator(battles: Battles, ref: int | None) -> pd.DataFrame:
     """Long table: annotator, model, every rating of RATINGS, lc_win_rate_vs_ref, rank (by bt), n_battles."""
-    n = len(battles.models)
     rows = []
     for annotator, valid in battles.valid.groupby("annotator", sort=True):
-        tally = Tally.from_codes(n, valid["a"].to_numpy(), valid["b"].to_numpy(), valid["score_a"].to_numpy())
+        seen = np.union1d(valid["a"], valid["b"])  # rate only the models this annotator judged
+        local = np.full(len(battles.models), -1)
+        local[seen] = np.arange(len(seen))
+        valid = valid.assign(a=local[valid["a"]], b=local[valid["b"]])
+        sub_ref = int(local[ref]) if ref is not None and local[ref] >= 0 else None
+        tally = Tally.from_codes(len(seen), valid["a"].to_numpy(), valid["b"].to_numpy(), valid["score_a"].to_numpy())
         W, N = tally.matrices()
-        game = Game(W, N, ref)
-        part = pd.DataFrame({"annotator": annotator, "model": battles.models})
+        game = Game(W, N, sub_ref)
+        part = pd.DataFrame({"annotator": annotator, "model": [battles.models[m] for m in seen]})
         for name, rating in RATINGS.items():
             part[name] = rating(game)[0]
-        part["lc_win_rate_vs_ref"] = lc_win_rates(valid, n, ref) if ref is not None else np.nan
+        part["lc_win_rate_vs_ref"] = lc_win_rates(valid, len(seen), sub_ref) if sub_ref is not None else np.nan
         part["n_battles"] = N[0].sum(1).astype(int)
-        part = part[part["n_battles"] > 0].copy()
         part["rank"] = part["bt"].rank(ascending=False, method="min").astype(int)
         rows.append(part)
     return pd.concat(rows, ignore_index=True)

@@ -142,3 +142,15 @@ def test_agreement_is_with_the_majority_of_the_other_annotators(tmp_path):
     build_leaderboard(battles, tmp_path, reference=None, bootstrap=0, seed=0)
     agreement = pd.read_csv(tmp_path / "annotators.csv").set_index("annotator")["agreement"]
     assert agreement.to_dict() == {"contrarian": 0.0, "u": 1.0, "v": 1.0, "w": 1.0}
+
+
+def test_each_annotator_rates_only_the_models_it_judged(tmp_path):
+    battles = pd.DataFrame({"model_a": ["x", "x", "y", "x", "x"], "model_b": ["y", "y", "z", "y", "z"],
+                            "winner": ["model_a", "tie", "model_b", "model_a", "model_a"],
+                            "annotator": ["narrow", "narrow", "wide", "wide", "wide"]})
+    build_leaderboard(battles, tmp_path, reference="x", bootstrap=0, seed=0)
+    per = pd.read_csv(tmp_path / "annotator_ratings.csv")
+    narrow = per[per["annotator"] == "narrow"].set_index("model")
+    assert sorted(narrow.index) == ["x", "y"] and narrow.loc["x", "bt"] == 1000.0
+    assert narrow.loc["y", "win_rate_vs_ref"] == pytest.approx(0.25)  # one loss, one tie
+    assert narrow.loc["x", "rank"] == 1 and narrow.loc["x", "nash_mass"] == pytest.approx(1.0)
