@@ -5,7 +5,7 @@ share the client's interpreter lock) and answers like a chat model asked to pick
 the shorter of the two responses it finds in the default template's "[Response A]" / "[Response B]"
 sections. Each request first waits `latency_s`; then, drawn from a generator seeded per request number,
 it hangs past the client's timeout, answers 429 or 500, or returns unparseable text, at the set rates.
-`GET /stats` reports how many requests arrived and how each was answered.
+`GET /stats` reports how many requests arrived and how each was answered; `POST /plan` changes the plan.
 
     with LocalJudgeServer(latency_s=0.05, rate_429=0.1) as server:
         ...  # persona params: base_url: server.url, api_key_env: null
@@ -42,6 +42,7 @@ class FaultPlan:
     garbage_rate: float = 0.0  # 200 OK with an unparseable reply
     hang_s: float = 5.0
     reply_style: str = "letter"  # "letter": "A"; "sentence": "Response A is better."; "brackets": "[[A]]"
+    expect_key: str | None = None  # when set, requests without "Authorization: Bearer <key>" get 401
     seed: int = 0
 
     def outcome(self, request_number: int) -> str:
@@ -74,10 +75,13 @@ def create_app(plan: FaultPlan) -> Any:
     from fastapi.responses import JSONResponse
 
     app = FastAPI()
-    state: dict[str, Any] = {"requests": 0, "outcomes": Counter()}
+    state: dict[str, Any] = {"requests": 0, "outcomes": Counter(), "unauthorized": 0}
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
+        if plan.expect_key is not None and request.headers.get("authorization") != f"Bearer {plan.expect_key}":
+            state["unauthorized"] += 1
+            return JSONResponse({"error": {"message": "bad key", "type": "auth"}}, status_code=401)
         body = await request.json()
         number = state["requests"]
         state["requests"] += 1
@@ -98,9 +102,15 @@ def create_app(plan: FaultPlan) -> Any:
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content.split()),
                           "total_tokens": prompt_tokens + len(content.split())}}
 
+    @app.post("/plan")
+    async def update_plan(request: Request) -> dict[str, Any]:
+        for key, value in (await request.json()).items():
+            setattr(plan, key, value)
+        return asdict(plan)
+
     @app.get("/stats")
     async def stats() -> dict[str, Any]:
-        return {"requests": state["requests"], "outcomes": dict(state["outcomes"])}
+        return {"requests": state["requests"], "outcomes": dict(state["outcomes"]), "unauthorized": state["unauthorized"]}
 
     return app
 
@@ -116,7 +126,8 @@ def serve(plan: FaultPlan) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"listening {sock.getsockname()[1]}", flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(plan), log_level="error", access_log=False, backlog=4096))
+    server = uvicorn.Server(uvicorn.Config(create_app(plan), log_level="error", access_log=False, backlog=4096,
+                                           timeout_graceful_shutdown=1))
     server.run(sockets=[sock])
 
 
@@ -152,9 +163,21 @@ class LocalJudgeServer:
         raise RuntimeError("local judge server did not answer within 30 s")
 
     def stats(self) -> dict[str, Any]:
-        """{"requests": n, "outcomes": {"ok": n, "429": n, ...}} since the server started."""
+        """{"requests": n, "outcomes": {"ok": n, "429": n, ...}, "unauthorized": n} since the server started."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=5) as reply:
             return json.loads(reply.read())
+
+    def set_plan(self, **fields: Any) -> None:
+        """Replace the running server's whole fault plan (fields not given take their defaults)."""
+        self.plan = FaultPlan(**fields)
+        self.update(**asdict(self.plan))
+
+    def update(self, **fields: Any) -> None:
+        """Change some fields of the running server's fault plan (e.g. `update(garbage_rate=0)` to heal it)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/plan", data=json.dumps(fields).encode(),
+                                         headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
