@@ -51,9 +51,10 @@ def sidebar(r: Roots) -> None:
             st.session_state["run"] = name
     typed = st.sidebar.text_input("Open a run by path", key="typed_path", placeholder="relative to the runs root",
                                   help="a directory under the runs root; paths outside it are refused")
-    if typed and typed != st.session_state.get("_typed_done"):
-        st.session_state["_typed_done"] = typed
-        if (name := _open(r, typed)) is not None:
+    if typed:  # checked on every rerun, so a refused path stays flagged while it is in the box
+        name = _open(r, typed)
+        if name is not None and typed != st.session_state.get("_typed_done"):
+            st.session_state["_typed_done"] = typed
             st.session_state["run"] = name
     names = list(runs(r))
     if not names:

@@ -20,6 +20,8 @@ def test_paths_outside_the_root_are_refused(env, typed):
     assert not at.exception
     assert "outside the configured root" in at.sidebar.error[0].value
     assert at.session_state["run"] == "alpha" and "secret_run" not in str(at.sidebar.selectbox[0].options)
+    at.switch_page("mnpo_bench/dashboard/pages/leaderboard.py").run()  # still refused on the next page
+    assert "outside the configured root" in at.sidebar.error[0].value and at.title[0].value == "Leaderboard · alpha"
 
 
 def test_a_linked_run_outside_the_root_is_refused(env):
@@ -88,6 +90,7 @@ def test_corrupt_files_are_named_not_raised(env):
 def test_no_runs_at_all_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("MNPO_BENCH_RUNS_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("MNPO_BENCH_LEADERBOARDS_DIR", str(tmp_path / "none2"))
+    at = open_page("runs", None)
     for page in PAGES:
-        at = open_page(page, None)
-        assert "No runs found under" in texts(at)
+        at.switch_page(f"mnpo_bench/dashboard/pages/{page}.py").run()
+        assert not at.exception and "No runs found under" in texts(at), page

@@ -8,6 +8,8 @@ import streamlit as st
 from mnpo_bench.dashboard import charts, reads, ui
 from mnpo_bench.dashboard.runs import Run
 
+_curves = st.cache_data(show_spinner=False, max_entries=64)(charts.training_curves)  # keyed on the metrics' content
+
 PLOTS = (  # (columns: legend names, title, y-axis title with unit)
     ({"loss": "loss"}, "Training loss", "loss (nats per pair)"),
     ({"margin": "margin"}, "Margin: policy log-ratio of chosen minus rejected", "margin (nats)"),
@@ -68,7 +70,7 @@ def render() -> None:
         for columns, title, unit in PLOTS:
             present = {c: n for c, n in columns.items() if c in shown}
             if present:
-                st.plotly_chart(charts.training_curves(shown, present, title, unit))
+                st.plotly_chart(_curves(shown, present, title, unit))
         st.markdown("**Last step of each iteration**")
         st.dataframe(_last_steps(shown), hide_index=True)
 
