@@ -49,8 +49,10 @@ def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig
                    dtype: str, progress: Progress, parts: Any = None) -> pd.DataFrame:
     """Bench rows of every policy in `policies` ({name: location}); with `parts` (a `store.Parts`), each
     policy's rows are kept as a chunk, so an interrupted run resumes at the next policy."""
-    from mnpo_bench.policy.load import load_policy
+    from mnpo_bench.policy.load import check_model_location, load_policy
 
+    for name, location in policies.items():  # every checkpoint must exist before any is scored
+        check_model_location(location, where=f"policies.json: {name}")
     frames = []
     for name, location in progress.track(list(policies.items()), "bench"):
         def score(name: str = name, location: str = location) -> pd.DataFrame:

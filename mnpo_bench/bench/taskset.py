@@ -81,7 +81,10 @@ def lm_eval_task_names(dirs: list[Path], progress: Progress | None = None) -> li
         return json.loads(cached.read_text())
     if progress is not None:
         progress.note("indexing lm-eval's task names (first use only, ~15 s)")
-    names = sorted(set(_manager(tuple(dirs), True).all_tasks) - set(local_task_names(dirs)))
+    index = _manager(tuple(dirs), True).task_index
+    shipped = Path(lm_eval.__file__).resolve().parent / "tasks"
+    names = sorted(name for name, entry in index.items()  # tags have no file of their own
+                   if entry.yaml_path is None or shipped in Path(entry.yaml_path).resolve().parents)
     write_json(cached, names)
     return names
 
@@ -117,14 +120,15 @@ def load_tasks(names: list[str], dirs: list[Path], num_fewshot: int | None, seed
     needs_lm_eval = check_task_names(names, dirs, progress, where)
     manager = _manager(tuple(dirs), needs_lm_eval)
     specs = [str(Path(n).expanduser().resolve()) if _is_path(n) else n for n in names]
+    fix = ("a hub task needs its dataset in the local HF cache when HF_HUB_OFFLINE=1" if needs_lm_eval
+           else "check the task YAML and the data files it names")
     with lm_eval_quiet():
         try:
             loaded = manager.load(specs)
         except Exception as exc:  # noqa: BLE001 - dataset loading raises anything from OSError to HF errors
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise UserError(f"cannot load tasks {', '.join(names)} ({type(exc).__name__}: {first})",
-                            where=where,
-                            fix="hub tasks need their dataset in the local HF cache when HF_HUB_OFFLINE=1") from None
+                            where=where, fix=fix) from None
     for task in loaded["tasks"].values():
         own = task.get_config("num_fewshot")
         if num_fewshot is not None and own != 0:

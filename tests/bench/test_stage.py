@@ -96,3 +96,12 @@ def test_bad_policies_file_is_one_user_error(tmp_path, content, message):
         (tmp_path / "policies.json").write_text(content)
     with pytest.raises(UserError, match=message):
         read_policies(tmp_path)
+
+
+def test_missing_checkpoint_fails_before_any_scoring(tmp_path):
+    store = make_run(tmp_path / "run")  # policies.json names checkpoints that do not exist
+    ctx = _context(store)
+    with pytest.raises(UserError) as error:
+        bench_stage(ctx)
+    assert error.value.where == "policies.json: reference" and "not found" in error.value.line()
+    assert not store.has_table("bench") and not list(store.root.glob(".parts/bench/*.parquet"))

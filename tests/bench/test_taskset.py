@@ -98,4 +98,16 @@ def test_hub_task_without_cached_data_is_one_clear_error(monkeypatch):
     with pytest.raises(UserError) as error:
         load_tasks(["arc_challenge"], task_dirs([]), num_fewshot=None, seed=0)
     line = error.value.line()
-    assert "cannot load tasks arc_challenge" in line and "HF_HUB_OFFLINE" in line and "\n" not in line
+    assert "cannot load tasks arc_challenge" in line and "HF_HUB_OFFLINE=1" in line and "\n" not in line
+
+
+def test_broken_user_task_is_one_line_about_the_yaml(tmp_path):
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text(
+        "task: broken\ndataset_path: json\ndataset_kwargs: {data_files: /no/such/file.jsonl}\n"
+        "test_split: train\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n")
+    with pytest.raises(UserError) as error:
+        load_tasks(["broken"], task_dirs([str(folder)]), num_fewshot=None, seed=0)
+    assert "cannot load tasks broken" in error.value.line()
+    assert error.value.fix == "check the task YAML and the data files it names"
