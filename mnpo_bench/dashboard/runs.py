@@ -78,8 +78,10 @@ def _board_of(run_dir: Path | None, boards_root: Path, name: str) -> Path | None
     return published if (published / "ratings.csv").exists() else None
 
 
+@st.cache_data(show_spinner=False, ttl=10, max_entries=16)
 def discover(roots: Roots) -> dict[str, Run]:
-    """Every run under the runs root and every published leaderboard, by name (sorted)."""
+    """Every run under the runs root and every published leaderboard, by name (sorted); rescanned at most
+    every 10 s, so a new run shows up within that."""
     names: dict[str, Path | None] = {}
     for root, is_run in ((roots.runs, True), (roots.leaderboards, False)):
         if not root.is_dir():

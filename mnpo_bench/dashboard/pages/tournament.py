@@ -25,21 +25,19 @@ def render() -> None:
     if run is None:
         return
     st.title(f"Tournament · {run.name}")
-    battles = run.table("battles")
-    board = boards.Board(run.board_dir) if run.board_dir else None
-    with ui.guard():
-        if board is not None:
-            board = boards.load_board(run.board_dir)
+    battles, pairs = run.table("battles"), None
+    with ui.guard():  # a corrupt battles file still leaves the leaderboard's matrix to show
         pairs = votes.pairs(battles) if battles is not None else None
-        if board is not None and board.matrix is not None:
-            matrix, source = board.matrix, "leaderboard/matrix.csv"
+    with ui.guard():
+        board = boards.load_board(run.board_dir) if run.board_dir else boards.Board(run.run_dir)
+        if board.matrix is not None:
+            source = "leaderboard/matrix.csv"
         elif pairs is not None:
-            matrix, source = votes.win_matrix(pairs), "battles.parquet"
-            board = board or boards.Board(run.board_dir or run.run_dir)
-            board.matrix = matrix
+            board.matrix, source = votes.win_matrix(pairs), "battles.parquet"
         else:
             ui.missing("no tournament yet", f"{run.name}/battles.parquet (and no leaderboard/matrix.csv)")
             return
+        matrix = board.matrix
         _metrics(board.diagnostics)
         st.plotly_chart(charts.heatmap(100 * matrix, f"Pairwise win rate (from {source})",
                                        "win rate of row vs column (%)"))
