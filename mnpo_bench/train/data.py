@@ -118,3 +118,38 @@ def _response(value: Any, where: str) -> str:
     if messages is None:
         raise UserError("expected text or a list of chat messages", where=where, fix="use TRL's preference format")
     return next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), messages[-1]["content"])
+
+
+def best_vs_worst(pairs: pd.DataFrame) -> pd.DataFrame:
+    """One pair per prompt: its best response against its worst, ranked by mean win probability over the
+    prompt's labelled pairs (chosen scores `prob`, rejected `1 - prob`), as in iterative DPO/INPO/SPPO.
+
+    Responses are identified by `chosen_id`/`rejected_id` when present, else by their text. A prompt
+    whose best and worst were never compared directly keeps the pair (best, worst) with prob = the
+    difference of their mean scores mapped to [0.5, 1]. Rows keep every column of `pairs`.
+    """
+    has_ids = {"chosen_id", "rejected_id"} <= set(pairs.columns)
+    rows = []
+    for _, group in pairs.groupby("prompt_id", sort=False):
+        ids_c = group["chosen_id"] if has_ids else group["chosen"]
+        ids_r = group["rejected_id"] if has_ids else group["rejected"]
+        scores: dict[str, list[float]] = {}
+        for c, r, prob in zip(ids_c, ids_r, group["prob"]):
+            scores.setdefault(c, []).append(float(prob))
+            scores.setdefault(r, []).append(1.0 - float(prob))
+        mean = {k: sum(v) / len(v) for k, v in scores.items()}
+        best, worst = max(mean, key=mean.get), min(mean, key=mean.get)
+        direct = group[(ids_c == best) & (ids_r == worst)]
+        if len(direct):
+            rows.append(direct.iloc[0].to_dict())
+            continue
+        text = {**dict(zip(ids_c, group["chosen"])), **dict(zip(ids_r, group["rejected"]))}
+        row = group.iloc[0].to_dict()
+        row.update(chosen=text[best], rejected=text[worst], prob=0.5 + (mean[best] - mean[worst]) / 2)
+        if has_ids:
+            row.update(chosen_id=best, rejected_id=worst)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=pairs.columns).reset_index(drop=True)
+
+
+SELECTIONS = {"all": lambda pairs: pairs.reset_index(drop=True), "best_vs_worst": best_vs_worst}

@@ -74,6 +74,8 @@ class Recipe(Section):
     loss: LossSettings = Field(..., description="loss and hyperparameters")
     opponents: OpponentSettings = Field(default_factory=OpponentSettings, description="opponent population")
     optim: OptimSettings = Field(default_factory=OptimSettings, description="optimiser")
+    pairs: Literal["all", "best_vs_worst"] = Field(
+        "all", description="which labelled pairs train: all, or per prompt its best response vs its worst")
     max_length: int = Field(256, ge=8, description="tokens of prompt + response (prompt keeps at most half)")
     precompute_batch_size: int = Field(32, ge=1, description="pairs per batch when precomputing log-probs")
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N optimiser steps (0: never)")
@@ -93,8 +95,8 @@ class Recipe(Section):
         return self
 
 
-def recipe_path(name: str) -> Path:
-    """The YAML of recipe `name` (a built-in name in trainer/ or a path); UserError when missing."""
+def recipe_path(name: str, where: str = "train.methods") -> Path:
+    """The YAML of recipe `name` (a built-in name in trainer/ or a path); UserError naming `where` when missing."""
     candidate = Path(name)
     if candidate.suffix in (".yaml", ".yml") or candidate.exists():
         if not candidate.exists():
@@ -102,7 +104,7 @@ def recipe_path(name: str) -> Path:
         return candidate
     path = builtin_dir("trainer") / f"{name}.yaml"
     if not path.exists():
-        raise UserError(f"unknown recipe '{name}'", where="train.methods",
+        raise UserError(f"unknown recipe '{name}'", where=where,
                         fix=did_you_mean(name, [p.stem for p in builtin_recipe_files()]))
     return path
 
@@ -112,11 +114,13 @@ def builtin_recipe_files() -> list[Path]:
     return sorted(builtin_dir("trainer").glob("*.yaml"))
 
 
-def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | None = None) -> Recipe:
-    """The validated recipe `name` under `profile` ("tiny" or "paper") with nested `overrides` merged last."""
+def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | None = None, *,
+                where: str = "train.methods") -> Recipe:
+    """The validated recipe `name` under `profile` ("tiny" or "paper") with nested `overrides` merged last;
+    `where` names the setting that chose it, for error messages."""
     if profile not in PROFILES:
-        raise UserError(f"unknown recipe profile '{profile}'", where="train.profile", fix=did_you_mean(profile, PROFILES))
-    path = recipe_path(name)
+        raise UserError(f"unknown recipe profile '{profile}'", where="profile", fix=did_you_mean(profile, PROFILES))
+    path = recipe_path(name, where)
     data = settings.read_yaml(path)
     base = settings.build(Recipe, data, str(path))
     if profile == "paper":
@@ -137,3 +141,24 @@ def list_recipes() -> list[str]:
         lines.append(f"{path.stem:<10} loss={recipe.loss.name:<6} opponents={who:<14} lr={recipe.optim.lr:g}  "
                      f"{recipe.description}")
     return lines
+
+
+def validate_recipes(config: Any) -> list[str]:
+    """`mnpo-bench validate`: one line per recipe that the TrainConfig `config` names, each validated under
+    both profiles with the config's overrides; a UserError on the first bad one."""
+    if not config.enabled:
+        return ["ok  train disabled"]
+    check_overrides(config)
+    lines = []
+    for name in config.methods:
+        tiny, _paper = (load_recipe(name, profile, config.overrides.get(name)) for profile in PROFILES)
+        lines.append(f"ok  recipe {name}: loss {tiny.loss.name}, opponents {tiny.opponents.population}")
+    return lines
+
+
+def check_overrides(config: Any) -> None:
+    """A UserError when train.overrides names a method that is not in train.methods."""
+    unknown = sorted(set(config.overrides) - set(config.methods))
+    if unknown:
+        raise UserError(f"overrides for '{unknown[0]}', which is not in train.methods", where="train.overrides",
+                        fix="key overrides by an entry of train.methods")

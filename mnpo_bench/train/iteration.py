@@ -1,0 +1,93 @@
+"""One iteration of one method, given each player's preference rows: pick opponents, score the pairs
+under the reference and the opponents, train every player, save `iter<t>` in Hugging Face format.
+
+Used by the pipeline stage (`stage.py`, which first samples and labels fresh pairs for t > 1) and by
+`mnpo-bench train --data` (t = 1 on a given file). A player is None for single-policy methods, or the
+persona name for HT-MNPO.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnpo_bench.errors import UserError
+from mnpo_bench.progress import Progress
+from mnpo_bench.store import read_table, write_json, write_table
+from mnpo_bench.train.data import SELECTIONS
+from mnpo_bench.train.loop import TrainJob, run_recipe
+from mnpo_bench.train.population import opponents_for
+from mnpo_bench.train.precompute import add_logps
+from mnpo_bench.train.recipes import Recipe
+
+
+def player_dir(root: Path, player: str | None, t: int) -> Path:
+    """Where iterate t of `player` is saved: <root>/iter<t> or <root>/<player>/iter<t>."""
+    return root / player / f"iter{t}" if player else root / f"iter{t}"
+
+
+def policy_name(method: str, player: str | None, t: int) -> str:
+    """The iterate's name in policies.json: "<method>/iter<t>", or "<method>-<persona>/iter<t>"."""
+    return f"{method}-{player}/iter{t}" if player else f"{method}/iter{t}"
+
+
+def data_path(root: Path, player: str | None, t: int, kind: str = "pairs") -> Path:
+    """Where an iteration's tables are kept: <root>/data/iter<t>[-<player>]-<kind>.parquet."""
+    return root / "data" / f"iter{t}{'-' + player if player else ''}-{kind}.parquet"
+
+
+@dataclass
+class Iteration:
+    """Everything an iteration needs besides the preference rows."""
+
+    recipe: Recipe
+    method: str
+    t: int
+    root: Path  # train/<method> (absolute)
+    reference: str
+    history: dict[str | None, list[str]]  # per player: [reference, iter1, ..., iter(t-1)] checkpoints
+    work: Path  # scratch that survives an interruption (scored pairs, mid-iteration checkpoints)
+    seed: int
+    device: str = "auto"
+
+
+def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress: Progress | None = None
+                  ) -> dict[str | None, dict[str, Any]]:
+    """Train every player of `it` on its rows; returns {player: summary with output_dir and opponents}."""
+    progress = progress or Progress(quiet=True)
+    starts = {player: history[-1] for player, history in it.history.items()}
+    summaries: dict[str | None, dict[str, Any]] = {}
+    for player, rows in prefs.items():
+        if rows.empty:
+            raise UserError(f"no preference pairs for {policy_name(it.method, player, it.t)}", where="train",
+                            fix="sample more responses per prompt (train.n_samples) or use a panel with fewer ties")
+        opponents = opponents_for(it.recipe.opponents, history=it.history[player], players=starts, me=player)
+        tag = player or "policy"
+        done = it.work / f"done-{tag}.json"
+        out = player_dir(it.root, player, it.t)
+        if done.exists() and (out / "config.json").exists():  # finished before an interruption
+            summaries[player] = json.loads(done.read_text())
+            continue
+        scored_path = it.work / f"scored-{tag}.parquet"
+        if scored_path.exists():
+            scored = read_table(scored_path)
+        else:
+            rows = SELECTIONS[it.recipe.pairs](rows)
+            scored = add_logps(rows, it.reference, opponents, max_length=it.recipe.max_length,
+                               batch_size=it.recipe.precompute_batch_size, device=it.device, progress=progress)
+            write_table(scored_path, scored)
+        write_table(data_path(it.root, player, it.t), scored)
+        progress.note(f"  train {policy_name(it.method, player, it.t)}: {len(scored)} pairs, "
+                      f"{len(opponents)} opponent(s)")
+        job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
+                       it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
+        summary = run_recipe(job)
+        summary.update({"start": starts[player], "opponents": opponents, "reference": it.reference,
+                        "pairs": len(scored)})
+        write_json(done, summary)
+        summaries[player] = summary
+    return summaries
