@@ -30,6 +30,12 @@ def probe_tables(n_prompts: int = 20, samples: int = 4, seed: int = 0) -> tuple[
     distinct styled responses each (policy "probe")."""
     prompts = builtin_prompts(sorted(FAMILIES), n_prompts, 1, seed)
     prompts = prompts[prompts["split"] == "train"].reset_index(drop=True)
+    return prompts, styled_generations(prompts, samples, seed, policy="probe")
+
+
+def styled_generations(prompts: pd.DataFrame, samples: int, seed: int, policy: str) -> pd.DataFrame:
+    """A generations table for `prompts` (built-in families only): up to `samples` distinct responses per
+    prompt in the tiny policy's styles, drawn from `seed`."""
     rng = random.Random(seed)
     rows = []
     for row in prompts.itertuples(index=False):
@@ -43,11 +49,11 @@ def probe_tables(n_prompts: int = 20, samples: int = 4, seed: int = 0) -> tuple[
             if len(texts) == samples:
                 break
         for sample, text in enumerate(texts):
-            rows.append({"policy": "probe", "prompt_id": row.prompt_id, "sample": sample,
-                         "response_id": f"probe|{row.prompt_id}|{sample}", "text": text,
+            rows.append({"policy": policy, "prompt_id": row.prompt_id, "sample": sample,
+                         "response_id": f"{policy}|{row.prompt_id}|{sample}", "text": text,
                          "n_tokens": len(text.split()), "finish_reason": "stop", "empty": not text.strip(),
                          "truncated": False})
-    return prompts, pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
 
 def measure_persona(name_or_path: str, overrides: dict[str, Any] | None = None, *, n_prompts: int = 20,

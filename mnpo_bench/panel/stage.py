@@ -47,7 +47,8 @@ def annotate_stage(ctx: Any) -> None:
         prompts = store.read_table("prompts")
         prompts = prompts[prompts["split"] == "train"]
         generations = store.read_table("generations")
-        generations = generations[generations["policy"] == "reference"]
+        generations = generations[(generations["policy"] == "reference")
+                                  & generations["prompt_id"].isin(prompts["prompt_id"])]
         judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=ctx.config.seed,
                                                              progress=ctx.progress)
         diagnostics, table = panel_diagnostics(judgments, pairs, panel.weights, panel.aggregation, stats.as_dict())

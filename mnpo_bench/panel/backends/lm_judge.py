@@ -86,8 +86,11 @@ class LMJudgeBackend(Backend):
             batch = self.tokenizer([self.render(i) for i in chunk], padding=True, truncation=True,
                                    max_length=self.params.max_length, add_special_tokens=False,
                                    return_tensors="pt").to(self.model.device)
+            mask = batch["attention_mask"]  # (B, T), zeros on the left padding
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T): each prompt starts at position 0
             with torch.inference_mode():
-                logits = self.model(**batch).logits[:, -1, :].float()  # (B, V) next-token logits (left padded)
+                out = self.model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions)
+            logits = out.logits[:, -1, :].float()  # (B, V) next-token logits
             probs = torch.softmax(logits[:, self.choice_ids], dim=-1)[:, 0]  # (B,) P(first choice)
             latency = (time.perf_counter() - began) / len(chunk)
             verdicts.extend(Verdict(float(p), latency_s=latency) for p in probs)
