@@ -63,6 +63,7 @@ def test_malformed_files_and_bad_policy_names_are_user_errors(tmp_path):
 
 
 @pytest.mark.slow  # imports alpaca_eval (~3 s)
+@pytest.mark.filterwarnings("ignore:pkg_resources is deprecated:UserWarning")  # alpaca_eval's own import
 def test_alpaca_eval_reads_the_export_and_pairs_every_instruction(run, tmp_path):
     """alpaca_eval's own evaluate(), with its offline `test_completions` decoder as the judge."""
     from alpaca_eval import main
