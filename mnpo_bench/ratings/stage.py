@@ -27,7 +27,7 @@ def _run(run: StageRun) -> list[str]:
     bench = store.read_table("bench") if store.has_table("bench") else None
     out = store.path("leaderboard")
     build_leaderboard(store.read_table("battles"), out, reference=config.reference, bootstrap=config.bootstrap,
-                      seed=ctx.config.seed, bench=bench, source=str(store.path("battles.parquet")),
+                      seed=ctx.config.seed, bench=bench, soft=config.soft, source=str(store.path("battles.parquet")),
                       reference_option="leaderboard.reference")
     published = Path(config.publish_dir) / ctx.config.name
     copy_leaderboard(out, published)

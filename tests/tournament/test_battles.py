@@ -18,15 +18,23 @@ def judgment(order, prob_a, label, error=None):
             "cache_key": "k"}
 
 
-def test_model_a_is_the_model_shown_first():
-    judgments = pd.DataFrame([judgment("ab", 0.8, "a"), judgment("ba", 0.8, "a")])
+def test_battles_keep_the_pair_orientation_and_record_who_was_shown_first():
+    judgments = pd.DataFrame([judgment("ab", 0.8, "a"), judgment("ba", 0.3, "b")])
     battles = judgments_to_battles(judgments, RESPONSES)
     first, second = battles.iloc[0], battles.iloc[1]
-    assert (first.model_a, first.model_b, first.winner, first.prob_a) == ("x", "y", "model_a", 0.8)
-    # shown as (y, x): x still won, but x is now model_b, and prob_a is y's probability
-    assert (second.model_a, second.model_b, second.winner) == ("y", "x", "model_b")
-    assert abs(second.prob_a - 0.2) < 1e-12
-    assert (second.len_a, second.len_b) == (len("a much longer answer"), len("short"))
+    assert (first.model_a, first.model_b, first.winner, first.order, first.prob_a) == ("x", "y", "model_a", "ab", 0.8)
+    assert (second.model_a, second.model_b, second.winner, second.order) == ("x", "y", "model_b", "ba")
+    assert abs(second.prob_a - 0.3) < 1e-12
+    assert (first.len_a, first.len_b) == (len("short"), len("a much longer answer"))
+
+
+def test_position_bias_is_visible_in_battles():
+    """A judge that always picks whatever is shown first: the first-shown model wins every battle."""
+    judgments = pd.DataFrame([judgment("ab", 0.9, "a"), judgment("ba", 0.1, "b")] * 5)
+    battles = judgments_to_battles(judgments, RESPONSES)
+    first_shown_won = ((battles.order == "ab") & (battles.winner == "model_a")) | (
+        (battles.order == "ba") & (battles.winner == "model_b"))
+    assert first_shown_won.all()
 
 
 def test_failures_stay_failures_and_ties_stay_ties():
