@@ -58,8 +58,17 @@ def task_dirs(extra: list[str]) -> list[Path]:
     return dirs
 
 
+def _require_lm_eval() -> None:
+    try:
+        import lm_eval  # noqa: F401
+    except ImportError:
+        raise UserError("lm-evaluation-harness is not installed", where="bench",
+                        fix="pip install 'mnpo-bench[benchmarks]', or set bench.enabled=false") from None
+
+
 @lru_cache(maxsize=8)
 def _manager(dirs: tuple[Path, ...], with_lm_eval: bool) -> Any:
+    _require_lm_eval()
     from lm_eval.tasks import TaskManager
 
     with lm_eval_quiet():
