@@ -63,12 +63,17 @@ def _battles(models: tuple[str, ...], n_prompts: int, rng: np.random.Generator) 
     prob_a = np.select([persona == 1, persona == 2], [0.6 * p_first + 0.4 * p_a, 0.6 * p_longer + 0.4 * p_a], p_a)
     draw = rng.random(prompt.size)
     tie = rng.random(prompt.size) < 0.05
-    winner = np.where(tie, "tie", np.where(draw < prob_a, "model_a", "model_b"))
+    winner = np.where(tie, "tie", np.where(draw < prob_a, "model_a", "model_b")).astype(object)
+    failed = (persona == 0) & (rng.random(prompt.size) < 0.01)  # 1% of the 'fair' judge's calls time out
+    winner[failed] = None
     names = np.array(models, dtype=object)
+    prompt_id = np.char.add("eval-", prompt.astype(str)).astype(object)
     return pd.DataFrame({
-        "model_a": names[a], "model_b": names[b], "winner": winner,
-        "prompt_id": np.char.add("eval-", prompt.astype(str)), "annotator": np.array(PERSONAS)[persona],
-        "order": np.where(first_is_a, "ab", "ba"), "prob_a": prob_a.round(4), "len_a": len_a, "len_b": len_b,
+        "model_a": names[a], "model_b": names[b], "winner": winner, "prompt_id": prompt_id,
+        "annotator": np.array(PERSONAS)[persona], "order": np.where(first_is_a, "ab", "ba"),
+        "prob_a": np.where(failed, np.nan, prob_a.round(4)), "len_a": len_a, "len_b": len_b,
+        "response_a_id": names[a] + "|" + prompt_id + "|0", "response_b_id": names[b] + "|" + prompt_id + "|0",
+        "error": np.where(failed, "timeout after 30 s", None),
     })
 
 

@@ -105,7 +105,7 @@ def test_tournament_shows_the_leaderboard_matrix_lottery_and_cycle(env):
     assert cell("mnpo/iter2", "dpo/iter1") == pytest.approx(100 * matrix.loc["mnpo/iter2", "dpo/iter1"])
     battles = pd.read_parquet(env / "runs" / "alpha" / "battles.parquet")
     _, count = _heat(at, "Battles per pair")
-    pair = (battles.model_a == "mnpo/iter2") & (battles.model_b == "dpo/iter1")
+    pair = (battles.model_a == "mnpo/iter2") & (battles.model_b == "dpo/iter1") & battles.error.isna()
     assert count("mnpo/iter2", "dpo/iter1") == count("dpo/iter1", "mnpo/iter2") == pair.sum()
     graph = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Who beats whom"))
     red = [a for a in graph["layout"]["annotations"] if a.get("showarrow") and a["arrowcolor"] == "crimson"]
@@ -173,6 +173,10 @@ def test_explorer_shows_responses_and_every_persona_vote(env):
     votes = at.dataframe[1].value
     assert {"fair", "first_picker", "length_lover"} <= set(votes.columns) and len(votes) == 12  # 6 pairs x 2 orders
     assert votes["fair"].str.contains(r"P\(a\)=").all()
+    battles = pd.read_parquet(env / "runs" / "alpha" / "battles.parquet")
+    failed_battle = battles[battles.error.notna()]["prompt_id"].iloc[0]
+    at.selectbox(key="ex_prompt").set_value(failed_battle).run()
+    assert at.dataframe[1].value["fair"].str.startswith("failed: timeout").any()
     judgments = pd.read_parquet(env / "runs" / "alpha" / "judgments.parquet")
     failed_prompt = judgments[judgments.error.notna() & (judgments.persona == "fair")]["prompt_id"].iloc[0]
     at.radio(key="ex_split").set_value("train").run()

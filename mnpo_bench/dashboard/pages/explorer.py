@@ -36,7 +36,8 @@ def battle_votes(path, pid: str) -> pd.DataFrame:
     if rows.empty:
         return rows
     rows["pair"] = rows["model_a"] + " vs " + rows["model_b"]
-    rows["cell"] = [_cell(w, p) for w, p in zip(rows["winner"], rows.get("prob_a", [None] * len(rows)))]
+    none = [None] * len(rows)
+    rows["cell"] = [_cell(w, p, err) for w, p, err in zip(rows["winner"], rows.get("prob_a", none), rows.get("error", none))]
     index = ["pair", "order"] if "order" in rows else ["pair"]
     return rows.pivot_table(index=index, columns="annotator", values="cell", aggfunc="first").reset_index()
 

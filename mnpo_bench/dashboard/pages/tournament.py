@@ -43,7 +43,7 @@ def render() -> None:
                                        "win rate of row vs column (%)"))
         if pairs is not None:
             counts = votes.count_matrix(pairs).reindex(index=matrix.index, columns=matrix.columns).fillna(0)
-            st.plotly_chart(charts.heatmap(counts, "Battles per pair (battles.parquet)", "battles (count)",
+            st.plotly_chart(charts.heatmap(counts, "Battles per pair (battles.parquet; failed judgments left out)", "battles (count)",
                                            zmax=float(counts.to_numpy().max()) or 1.0, midpoint=None))
         else:
             ui.missing("no battle counts", f"{run.name}/battles.parquet")
