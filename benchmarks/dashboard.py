@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -142,6 +143,8 @@ def main() -> None:
         "process_warmup_s": round(warmup_s, 3), "fixture_build_s": round(build_s, 1),
         "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
     }
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(result))
 
 
