@@ -78,7 +78,7 @@ def _run_iteration(run: StageRun, *, ctx: Context, method: str, recipe: Recipe, 
     it = Iteration(recipe, method, t, root, reference, history, parts.directory, seed=ctx.config.seed,
                    device=ctx.config.train.device)
     summaries = train_players(it, prefs, ctx.progress)
-    record = {str(p): {k: s[k] for k in ("steps", "skipped", "pairs", "start", "opponents", "seconds")}
+    record = {p or "policy": {k: s[k] for k in ("steps", "skipped", "pairs", "start", "opponents", "seconds")}
               for p, s in summaries.items()}
     write_json(root / "data" / f"iter{t}.json", record)
     outputs = [f"train/{method}/metrics.jsonl", f"train/{method}/data/iter{t}.json"]

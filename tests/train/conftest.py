@@ -12,7 +12,11 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _one_thread():
+    """Tiny models run faster on one thread than two fighting over shared cores."""
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def build_small_policy(directory, seed: int = 0, hidden: int = 32):
