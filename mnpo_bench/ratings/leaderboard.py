@@ -73,7 +73,13 @@ def _bench_columns(bench: pd.DataFrame | str | Path) -> pd.DataFrame:
     values = pd.to_numeric(table["value"], errors="coerce")
     if values.isna().any():
         raise UserError("column 'value' has empty or non-numeric entries", where=where, fix="write each score as a number")
+    if "primary" in table.columns:  # lm-eval reports secondary metrics (acc_norm, stderr...); keep the headline one
+        keep = table["primary"].fillna(False).astype(bool).to_numpy()
+        table, values = table[keep], values[keep]
     column = table["task"].astype(str) + "/" + table["metric"].astype(str)
+    if "filter" in table.columns:  # gsm8k-style tasks score one metric under several filters: keep them apart
+        filtered = table["filter"].notna() & (table["filter"].astype(str) != "none")
+        column = column.where(~filtered, column + "," + table["filter"].astype(str))
     return pd.DataFrame({"model": table["model"].astype(str), "column": column, "value": values}).pivot_table(
         index="model", columns="column", values="value", aggfunc="mean").rename_axis(columns=None)
 
