@@ -1,0 +1,69 @@
+"""Every shipped recipe and accelerate config loads; recipe errors are one line naming file and field."""
+
+import pytest
+import yaml
+
+from mnpo_bench.errors import UserError
+from mnpo_bench.paths import builtin_dir
+from mnpo_bench.train.config import TrainConfig
+from mnpo_bench.train.recipes import builtin_recipe_files, list_recipes, load_recipe, validate_recipes
+
+METHODS = {"mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "ht_mnpo"}
+
+
+def test_every_shipped_recipe_loads_in_both_profiles_and_starts_with_its_command():
+    files = builtin_recipe_files()
+    assert {f.stem for f in files} == METHODS
+    for path in files:
+        assert path.read_text().splitlines()[0].startswith("# mnpo-bench "), path
+        for profile in ("tiny", "paper"):
+            recipe = load_recipe(str(path), profile)
+            assert recipe.method == path.stem
+
+
+def test_every_accelerate_config_parses_and_starts_with_its_launch_command():
+    folder = builtin_dir("trainer") / "accelerate"
+    names = {p.stem for p in folder.glob("*.yaml")}
+    assert names == {"single_gpu", "ddp", "fsdp", "deepspeed_zero3"}
+    for path in folder.glob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith(f"# accelerate launch --config_file trainer/accelerate/{path.name} -m mnpo_bench.cli train")
+        config = yaml.safe_load(path.read_text())
+        assert config["distributed_type"] in {"NO", "MULTI_GPU", "FSDP", "DEEPSPEED"}
+
+
+def test_mnpo_paper_profile_has_the_papers_settings():
+    paper = load_recipe("mnpo", "paper")
+    assert (paper.loss.eta, round(paper.loss.ratio, 4), paper.opponents.k) == (0.0075, 0.3333, 2)
+    assert (paper.optim.lr, paper.optim.schedule, paper.optim.warmup_ratio) == (5e-7, "cosine", 0.1)
+    tiny = load_recipe("mnpo")
+    assert tiny.optim.lr != paper.optim.lr  # the tiny model trains with its own settings
+
+
+def test_validate_recipes_and_listing():
+    lines = validate_recipes(TrainConfig())
+    assert [line.split()[2].rstrip(":") for line in lines] == ["mnpo", "inpo", "dpo"]
+    assert validate_recipes(TrainConfig(enabled=False)) == ["ok  train disabled"]
+    assert {line.split()[0] for line in list_recipes()} == METHODS
+
+
+@pytest.mark.parametrize("config, message", [
+    (TrainConfig(methods=["mnop"]), "unknown recipe 'mnop'; did you mean 'mnpo'?"),
+    (TrainConfig(overrides={"mnpo": {"optim": {"lr": -1}}}), "field 'optim.lr'"),
+    (TrainConfig(overrides={"mnpo": {"loss": {"etaa": 1}}}), "unknown key 'loss.etaa'; did you mean 'eta'?"),
+    (TrainConfig(overrides={"simpo": {}}), "overrides for 'simpo', which is not in train.methods"),
+    (TrainConfig(methods=["inpo"], overrides={"inpo": {"opponents": {"population": "none"}}}), "needs opponents"),
+    (TrainConfig(overrides={"mnpo": {"opponents": {"weights": [1.0]}}}), "exactly k entries"),
+])
+def test_bad_recipe_settings_are_user_errors(config, message):
+    with pytest.raises(UserError) as info:
+        validate_recipes(config)
+    assert message in info.value.line()
+    assert "\n" not in info.value.line()
+
+
+def test_a_recipe_file_with_a_bad_field_names_the_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("method: mine\nloss: {name: dpo, beta: 0}\n")
+    with pytest.raises(UserError, match=r"mine\.yaml: field 'loss.beta'"):
+        load_recipe(str(path))
