@@ -3,7 +3,7 @@
 1. The `openai` backend against the local OpenAI-compatible server (mnpo_bench.panel.local_server) that
    waits 50 ms per request: comparisons per second at concurrency 32 over the named baseline, the same
    backend with concurrency 1 (sequential calls), both measured in this run, through the full judge path
-   (cache disabled for both, so every comparison is a request).
+   (cache disabled for both, so every comparison is a request); two alternating rounds, best of each.
 2. A re-run of the concurrent judging with the persistent cache: the number of requests the server sees
    (target 0) and whether the labels are identical.
 3. The default panel (8 local personas incl. MiniLM) annotating 48 prompts x 4 samples (6 pairs, both
@@ -33,6 +33,7 @@ from mnpo_bench.panel.probe import probe_tables  # noqa: E402
 from mnpo_bench.progress import Progress  # noqa: E402
 
 LATENCY_S = 0.05
+ROUNDS = 2
 PERSONA = """name: bench-judge
 include: gpt-4o-mini
 description: the gpt-4o-mini persona pointed at the local server
@@ -66,8 +67,9 @@ def main() -> None:
     seq_pairs = pairs[pairs["prompt_id"].isin(prompts["prompt_id"].head(n_seq_prompts))]
     with LocalJudgeServer(latency_s=LATENCY_S) as server:
         judge_rate(server, seq_pairs.head(4), 4, None, folder)  # warm-up: imports, first connection
-        sequential, _, _ = judge_rate(server, seq_pairs, 1, None, folder)
-        concurrent, _, _ = judge_rate(server, pairs, 32, None, folder)
+        rounds = [(judge_rate(server, seq_pairs, 1, None, folder)[0], judge_rate(server, pairs, 32, None, folder)[0])
+                  for _ in range(ROUNDS)]  # alternated; the best of each (load from other processes only slows)
+        sequential, concurrent = max(r[0] for r in rounds), max(r[1] for r in rounds)
         cache = str(folder / "cache")
         _, first, first_calls = judge_rate(server, pairs, 32, cache, folder)
         _, again, rerun_calls = judge_rate(server, pairs, 32, cache, folder)
@@ -88,7 +90,8 @@ def main() -> None:
         "server_latency_ms": LATENCY_S * 1000,
         "sequential_comparisons_per_s": round(sequential, 1),
         "concurrent_comparisons_per_s": round(concurrent, 1),
-        "n_sequential": 2 * len(seq_pairs), "n_concurrent": 2 * len(pairs),
+        "n_sequential": 2 * len(seq_pairs), "n_concurrent": 2 * len(pairs), "rounds_best_of": ROUNDS,
+        "all_rounds_per_s": [[round(a, 1), round(b, 1)] for a, b in rounds],
         "calls_first_cached_pass": first_calls, "rerun_labels_identical": bool(same_labels),
         "default_panel_judgments": len(judgments), "default_panel_preferences": len(prefs),
         "default_panel_cold_s": round(cold, 2), "default_panel_warm_s": round(warm, 2),

@@ -109,8 +109,15 @@ class OpenAIBackend(Backend):
     async def _one(self, client: Any, slots: asyncio.Semaphore, item: Comparison) -> Verdict:
         import openai
 
+        from openai.types.chat import ChatCompletion
+
         p = self.params
-        messages = self._messages(item)
+        # The client's generic `post` (its documented way to call any endpoint) rather than
+        # `chat.completions.create`: same transport, timeouts and error types, but it skips the per-request
+        # walk over the typed parameters, a quarter of the client's CPU per request (measured), which is
+        # what bounds throughput at high concurrency on a small machine.
+        body = {"model": p.model, "messages": self._messages(item), "temperature": p.decoding.temperature,
+                "max_tokens": p.decoding.max_tokens}
         started = time.perf_counter()
         calls = tokens_in = tokens_out = 0
         error = "no attempt made"
@@ -122,9 +129,7 @@ class OpenAIBackend(Backend):
             async with slots:
                 calls += 1
                 try:
-                    reply = await client.chat.completions.create(
-                        model=p.model, messages=messages, temperature=p.decoding.temperature,
-                        max_tokens=p.decoding.max_tokens)
+                    reply = await client.post("/chat/completions", cast_to=ChatCompletion, body=body)
                 except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     continue
