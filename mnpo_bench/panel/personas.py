@@ -159,10 +159,11 @@ def load_persona(name_or_path: str | Path, overrides: dict[str, Any] | None = No
     if overrides:
         data = settings.deep_merge(data, overrides)
     source = str(path)
-    persona_file = settings.build(PersonaFile, data, source)
-    backend = BACKENDS.get(persona_file.backend, where=f"{source}: backend")
+    label = f"{source} (with --set overrides)" if overrides else source  # where a bad value came from
+    persona_file = settings.build(PersonaFile, data, label)
+    backend = BACKENDS.get(persona_file.backend, where=f"{label}: backend")
     wrapper = create_model("PersonaParams", __base__=Section, params=(backend.Params, ...))
-    params = settings.build(wrapper, {"params": persona_file.params}, source).params
+    params = settings.build(wrapper, {"params": persona_file.params}, label).params
     _check_template(params, source)
     dumped = persona_file.model_dump(mode="json", exclude={"include", "description"})
     for key in FILE_PARAMS:  # a file's contents, not where the checkout happens to live

@@ -29,6 +29,7 @@ def test_ls_personas_and_panels(capsys: pytest.CaptureFixture):
     assert "cyclic" in out and "vote" in out and "correctnessx2" in out
 
 
+@pytest.mark.slow
 def test_personas_test_measures_biases(capsys: pytest.CaptureFixture, tmp_path: Path):
     lefty = write_yaml(tmp_path / "lefty.yaml", "name: lefty\ninclude: concise\nbiases: {position: 3.0}\n")
     assert main(["personas", "test", str(lefty), "--prompts", "6", "-q"]) == 0
