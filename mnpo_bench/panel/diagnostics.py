@@ -21,6 +21,8 @@ import pandas as pd
 from mnpo_bench.panel.aggregate import COMPARISON_KEYS, pair_probs
 
 LABEL_CODE = {"a": 0, "b": 1, "tie": 2}
+TABLE_COLUMNS = ["persona", "judgments", "failed", "failure_rate", "first_position_rate", "longer_rate", "tie_rate",
+                 "mean_latency_s", "cost_usd", "calls", "cache_hits"]
 
 
 def persona_table(judgments: pd.DataFrame, pairs: pd.DataFrame, stats: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
@@ -47,7 +49,7 @@ def persona_table(judgments: pd.DataFrame, pairs: pd.DataFrame, stats: dict[str,
             "cost_usd": float(group["cost_usd"].sum()),
             "calls": extra.get("calls"), "cache_hits": extra.get("cache_hits"),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def _mean(series: pd.Series) -> float | None:

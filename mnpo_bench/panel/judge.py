@@ -85,7 +85,8 @@ def run_panel(pairs: pd.DataFrame, panel: Panel, cfg: PanelConfig, *, seed: int,
             key, verdict = raw[persona.name][t]
             q = raw[quality.name][t][1] if quality is not None else None
             rows.append(_row(tasks[t], persona, key, verdict, q, panel.shared_quality, seed))
-    return pd.DataFrame(rows, columns=JUDGMENT_COLUMNS), stats
+    frame = pd.DataFrame(rows, columns=JUDGMENT_COLUMNS)
+    return frame.astype({"prob_a": "float64", "latency_s": "float64", "cost_usd": "float64"}), stats
 
 
 def _tasks(pairs: pd.DataFrame, both_orders: bool) -> list[Task]:

@@ -49,6 +49,10 @@ def annotate_stage(ctx: Any) -> None:
         generations = store.read_table("generations")
         generations = generations[(generations["policy"] == "reference")
                                   & generations["prompt_id"].isin(prompts["prompt_id"])]
+        per_prompt = generations.groupby("prompt_id")["response_id"].nunique()
+        if per_prompt.empty or per_prompt.max() < 2:
+            raise UserError("no prompt has two reference responses to compare", where="generation.n_samples",
+                            fix="sample at least 2 responses per prompt, or set panel.enabled: false")
         judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=ctx.config.seed,
                                                              progress=ctx.progress)
         diagnostics, table = panel_diagnostics(judgments, pairs, panel.weights, panel.aggregation, stats.as_dict())

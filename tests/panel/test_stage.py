@@ -109,3 +109,14 @@ def test_annotate_verb(run_dir: Path, rule_panel: Path, capsys: pytest.CaptureFi
     assert main(["annotate", str(run_dir), "--set", f"panel.preset={rule_panel}", "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "generations.parquet" in err and "run the generate stage first" in err
+
+
+def test_one_sample_per_prompt_is_a_user_error(run_dir: Path, rule_panel: Path):
+    from mnpo_bench.errors import UserError
+
+    store = RunStore(run_dir)
+    generations = store.read_table("generations")
+    store.write_table("generations", generations[generations["sample"] == 0])
+    with pytest.raises(UserError, match="generation.n_samples: no prompt has two reference responses"):
+        annotate_stage(context(run_dir, preset=str(rule_panel)))
+    assert not (run_dir / "judgments.parquet").exists()
