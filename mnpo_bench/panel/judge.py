@@ -43,17 +43,21 @@ class Task:
 
 @dataclass
 class JudgeStats:
-    """Per persona: backend calls made, verdicts served from the cache, verdicts computed, seconds spent."""
+    """Per persona, in this run: backend calls made, verdicts served from the cache, verdicts computed,
+    seconds spent computing, prompt and completion tokens used (openai)."""
 
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cache_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     computed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    tokens_in: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    tokens_out: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         names = sorted(set(self.calls) | set(self.cache_hits) | set(self.computed))
         return {n: {"calls": self.calls[n], "cache_hits": self.cache_hits[n], "computed": self.computed[n],
-                    "seconds": round(self.seconds[n], 3)} for n in names}
+                    "seconds": round(self.seconds[n], 3), "tokens_in": self.tokens_in[n],
+                    "tokens_out": self.tokens_out[n]} for n in names}
 
 
 def judge_pairs(pairs: pd.DataFrame, panel_cfg: PanelConfig, *, seed: int, progress: Progress) -> pd.DataFrame:
@@ -164,6 +168,8 @@ def _compute(persona: Persona, todo: dict[str, Comparison], cache: JudgeCache, c
             cache.put_many(persona.hash, entries)
             out.update(entries)
             stats.calls[persona.name] += sum(v.calls for v in verdicts)
+            stats.tokens_in[persona.name] += sum(v.tokens_in for v in verdicts)
+            stats.tokens_out[persona.name] += sum(v.tokens_out for v in verdicts)
             stats.computed[persona.name] += len(chunk)
             bar.advance(len(chunk))
     stats.seconds[persona.name] += time.perf_counter() - started

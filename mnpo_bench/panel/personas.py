@@ -287,10 +287,10 @@ def validate_panel(config: PanelConfig) -> list[str]:
     """Check the preset and every persona it seats (files, fields, backend parameters, API-key variables,
     model locations); one line per persona. Raises UserError on the first bad one."""
     panel = resolve_panel(config)
-    lines = [f"panel '{panel.name}' ({panel.source}): {len(panel.members)} personas, aggregation {panel.aggregation}"
+    lines = [f"ok  panel {panel.name} ({panel.source}): {len(panel.members)} personas, aggregation {panel.aggregation}"
              + (f", shared_quality {panel.shared_quality} from '{panel.quality.name}'" if panel.quality and panel.shared_quality else "")]
     personas = [p for p, _ in panel.members] + ([panel.quality] if panel.quality else [])
     for persona in personas:
         BACKENDS.get(persona.backend).check(persona)
-        lines.append(f"  persona {persona.name:<18} {persona.backend:<13} v{persona.file.version}  ok")
+        lines.append(f"ok  persona {persona.name} ({persona.backend}, v{persona.file.version}, {persona.source})")
     return lines

@@ -109,11 +109,13 @@ def test_key_from_the_environment_is_sent_and_never_written(probe, tmp_path: Pat
     monkeypatch.setenv("LOCAL_JUDGE_KEY", secret)
     pairs = probe[2].head(5)
     server.set_plan(expect_key=secret)
-    judgments, _ = judge(pairs, tmp_path, server, api_key_env="LOCAL_JUDGE_KEY",
-                         price_input_per_mtok=2.0, price_output_per_mtok=8.0)
+    judgments, stats = judge(pairs, tmp_path, server, api_key_env="LOCAL_JUDGE_KEY",
+                             price_input_per_mtok=2.0, price_output_per_mtok=8.0)
     assert server.stats()["unauthorized"] == 0
     assert judgments["error"].isna().all()
-    assert (judgments["cost_usd"] > 0).all()  # priced from the usage the server reported
+    tokens_in, tokens_out = stats.tokens_in["local"], stats.tokens_out["local"]
+    assert tokens_in > 50 * len(judgments) and tokens_out == len(judgments)  # the template's words; "A" or "B"
+    assert judgments["cost_usd"].sum() == pytest.approx((2.0 * tokens_in + 8.0 * tokens_out) / 1e6)
     written = [p for p in isolated_cache.rglob("*") if p.is_file()] + [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written and not any(secret.encode() in p.read_bytes() for p in written)
     assert secret not in judgments.to_csv()
