@@ -16,6 +16,7 @@ from typing import Any
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.annotate import annotate_with_stats
 from mnpo_bench.panel.diagnostics import panel_diagnostics
+from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, resolve_panel
 from mnpo_bench.store import write_json, write_text
 
@@ -23,15 +24,17 @@ OUTPUTS = ["judgments.parquet", "preferences.parquet", "panel_diagnostics.json",
 RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size"}  # do not change any verdict
 
 
-def stage_inputs(ctx: Any, panel: Panel) -> dict[str, Any]:
-    """What the stage's result depends on: panel config, persona content hashes, seed."""
+def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]:
+    """What a panel's verdicts depend on, for a stage's input hash: the panel config (less runtime-only
+    fields), the preset's aggregation, weights and knob, and every seated persona's content hash. The
+    tournament stage can use it too, so editing a persona re-runs whatever it judged."""
+    panel = panel or resolve_panel(cfg)
     personas = {p.name: p.hash for p, _ in panel.members}
     if panel.quality is not None:
         personas[f"quality:{panel.quality.name}"] = panel.quality.hash
-    return {"panel": ctx.config.panel.model_dump(mode="json", exclude=RUNTIME_ONLY), "personas": personas,
+    return {"panel": cfg.model_dump(mode="json", exclude=RUNTIME_ONLY), "personas": personas,
             "panel_file": {"aggregation": panel.aggregation, "shared_quality": panel.shared_quality,
-                           "weights": panel.weights},
-            "seed": ctx.config.seed}
+                           "weights": panel.weights}}
 
 
 def annotate_stage(ctx: Any) -> None:
@@ -72,7 +75,8 @@ def annotate_stage(ctx: Any) -> None:
                           f"{calls} judge calls, {hits} from cache")
         return list(OUTPUTS)
 
-    ctx.stage("annotate", run, inputs=stage_inputs(ctx, panel), after=("prompts", "generate"))
+    inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
+    ctx.stage("annotate", run, inputs=inputs, after=("prompts", "generate"))
 
 
 def _finite(value: Any) -> Any:

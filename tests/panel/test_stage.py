@@ -120,3 +120,20 @@ def test_one_sample_per_prompt_is_a_user_error(run_dir: Path, rule_panel: Path):
     with pytest.raises(UserError, match="generation.n_samples: no prompt has two reference responses"):
         annotate_stage(context(run_dir, preset=str(rule_panel)))
     assert not (run_dir / "judgments.parquet").exists()
+
+
+def test_editing_a_seated_persona_reruns_the_stage(run_dir: Path, tmp_path: Path):
+    persona = tmp_path / "annotators" / "terse.yaml"
+    persona.parent.mkdir(parents=True, exist_ok=True)
+    persona.write_text("name: terse\ninclude: concise\n")
+    panel = tmp_path / "annotators" / "panels" / "p.yaml"
+    panel.parent.mkdir(parents=True, exist_ok=True)
+    panel.write_text("name: p\ndescription: d\npersonas: [correctness, terse]\n")
+    annotate_stage(context(run_dir, preset=str(panel)))
+    same = context(run_dir, preset=str(panel))
+    annotate_stage(same)
+    assert same.skipped == ["annotate"]
+    persona.write_text("name: terse\ninclude: concise\nbiases: {position: 0.5}\n")
+    edited = context(run_dir, preset=str(panel))
+    annotate_stage(edited)
+    assert edited.ran == ["annotate"]
