@@ -108,7 +108,6 @@ class OpenAIBackend(Backend):
 
     async def _one(self, client: Any, slots: asyncio.Semaphore, item: Comparison) -> Verdict:
         import openai
-
         from openai.types.chat import ChatCompletion
 
         p = self.params
@@ -118,15 +117,16 @@ class OpenAIBackend(Backend):
         # what bounds throughput at high concurrency on a small machine.
         body = {"model": p.model, "messages": self._messages(item), "temperature": p.decoding.temperature,
                 "max_tokens": p.decoding.max_tokens}
-        started = time.perf_counter()
+        started = 0.0  # latency counts from the first request, not from waiting for a free slot
         calls = tokens_in = tokens_out = 0
         error = "no attempt made"
-        wait = p.backoff_s
+        wait, asked = p.backoff_s, 0.0
         for attempt in range(p.max_retries + 1):
-            if attempt:
-                await asyncio.sleep(wait * random.uniform(0.5, 1.0))  # jitter spreads out a burst of retries
-                wait *= 2
+            if attempt:  # jitter spreads out a burst of retries; never sooner than the server asked
+                await asyncio.sleep(max(wait * random.uniform(0.5, 1.0), asked))
+                wait, asked = wait * 2, 0.0
             async with slots:
+                started = started or time.perf_counter()
                 calls += 1
                 try:
                     reply = await client.post("/chat/completions", cast_to=ChatCompletion, body=body)
@@ -136,7 +136,7 @@ class OpenAIBackend(Backend):
                 except openai.APIStatusError as exc:
                     error = f"HTTP {exc.status_code}: {str(exc)[:200]}"
                     if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
-                        wait = max(wait, _retry_after(exc))
+                        asked = _retry_after(exc)
                         continue
                     break
             usage = getattr(reply, "usage", None)
