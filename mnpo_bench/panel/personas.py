@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,8 +163,7 @@ def load_persona(name_or_path: str | Path, overrides: dict[str, Any] | None = No
     label = f"{source} (with --set overrides)" if overrides else source  # where a bad value came from
     persona_file = settings.build(PersonaFile, data, label)
     backend = BACKENDS.get(persona_file.backend, where=f"{label}: backend")
-    wrapper = create_model("PersonaParams", __base__=Section, params=(backend.Params, ...))
-    params = settings.build(wrapper, {"params": persona_file.params}, label).params
+    params = settings.build(_params_model(backend.Params), {"params": persona_file.params}, label).params
     _check_template(params, source)
     dumped = persona_file.model_dump(mode="json", exclude={"include", "description"})
     for key in FILE_PARAMS:  # a file's contents, not where the checkout happens to live
@@ -172,6 +172,12 @@ def load_persona(name_or_path: str | Path, overrides: dict[str, Any] | None = No
             dumped["params"][key] = f"file:{digest}"
     identity = stable_hash(dumped, backend.fingerprint(params))
     return Persona(persona_file, params, source, identity)
+
+
+@lru_cache(maxsize=None)
+def _params_model(params: type[Section]) -> type[Section]:
+    """A model with one field, `params`, so validation errors name the field as `params.<name>`."""
+    return create_model(f"{params.__name__}Wrapper", __base__=Section, params=(params, ...))
 
 
 def _read_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
