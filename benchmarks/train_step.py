@@ -8,8 +8,9 @@ preference pairs, every sequence 256 tokens, CPU, fp32:
             checkpointing on) except bf16, which TRL cannot use on a CPU without use_cpu, so fp32 like ours;
   trl_nogc  the same with gradient checkpointing off (ours does not checkpoint on CPU), a stricter baseline;
   bare      model(input_ids, labels).loss.backward() + AdamW step on the same 2B sequences.
-Each method runs `--steps` timed steps (after one warm-up step) per round, rounds interleave the methods
-in rotating order, and medians over all timed steps are reported (other processes share the cores).
+Steps interleave one by one: after every TRL step (timed by TRL's own step callbacks) one step of ours and
+one bare step run, in rotating order, so a burst of load from other processes hits all methods alike;
+each round runs TRL with and without checkpointing. Medians over all timed steps are reported.
 The last line printed is one JSON object with ratio_vs_trl_dpo (target <= 0.75) and ratio_vs_bare_step
 (target <= 1.15).
 
@@ -70,34 +71,71 @@ def make_pairs(n: int, seed: int) -> pd.DataFrame:
                           "prob": 0.8} for i in range(n)])
 
 
-def time_ours(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path) -> list[float]:
-    """Seconds per optimiser step of PreferenceRecipe (MNPO, two precomputed opponents), first step dropped."""
-    from mnpo_bench.train.loop import PreferenceRecipe, TrainJob
-    from mnpo_bench.train.recipes import load_recipe
+class OurStep:
+    """One optimiser step of PreferenceRecipe (MNPO, two precomputed opponents), through its own methods."""
 
-    recipe = load_recipe("mnpo", overrides={"optim": {"batch_size": batch, "epochs": 1, "lr": 1e-6},
-                                            "max_length": SEQ_LEN, "opponents": {"k": 2}})
-    shutil.rmtree(work, ignore_errors=True)
-    stamps: list[float] = []
-    job = TrainJob(recipe, model_dir, pairs, work / "out", work / "state", work / "metrics.jsonl", "mnpo",
-                   device="cpu", on_step=lambda row: stamps.append(time.perf_counter()))
-    run = PreferenceRecipe(job)
-    run.setup()
-    assert all(len(v) == 2 for v in pairs["opp_chosen_logp"]), "two opponents"
-    start = time.perf_counter()
-    run.train()
-    run.cleanup()
-    times = [b - a for a, b in zip([start, *stamps[:-1]], stamps)]
-    return times[1:]
+    def __init__(self, model_dir: str, scored: pd.DataFrame, batch: int, work: Path):
+        from mnpo_bench.train.loop import PreferenceRecipe, TrainJob
+        from mnpo_bench.train.recipes import load_recipe
+
+        recipe = load_recipe("mnpo", overrides={"optim": {"batch_size": batch, "epochs": 1, "lr": 1e-6},
+                                                "max_length": SEQ_LEN, "opponents": {"k": 2}})
+        assert all(len(v) == 2 for v in scored["opp_chosen_logp"]), "two opponents"
+        shutil.rmtree(work, ignore_errors=True)
+        self.run = PreferenceRecipe(TrainJob(recipe, model_dir, scored, work / "out", work / "state",
+                                             work / "metrics.jsonl", "mnpo", device="cpu"))
+        self.run.setup()
+        self.batches = [self.run._collate(self.run.items[i: i + batch]) for i in range(0, len(self.run.items), batch)]
+        self.n = 0
+
+    def __call__(self) -> float:
+        """Seconds for forward (chosen + rejected), loss, backward, clip, AdamW, schedule, metrics row."""
+        batch = self.batches[self.n % len(self.batches)]
+        self.n += 1
+        tick = time.perf_counter()
+        with self.run.accelerator.accumulate(self.run.model):
+            loss, stats = self.run._forward(batch)
+            self.run.accelerator.backward(loss)
+            self.run._optimizer_step([stats], time.perf_counter() - tick)
+        return time.perf_counter() - tick
 
 
-def time_trl(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path, checkpointing: bool | None) -> list[float]:
-    """Seconds per optimiser step of trl.DPOTrainer (defaults; bf16 off on CPU), first step dropped."""
+class BareStep:
+    """model(input_ids, labels).loss.backward() + AdamW on the same 2B sequences (HF's causal-LM loss)."""
+
+    def __init__(self, model_dir: str, pairs: pd.DataFrame, batch: int):
+        from mnpo_bench.policy.load import load_policy
+        from mnpo_bench.train.logprobs import collate_sequences, encode_pair
+
+        self.model, tokenizer = load_policy(model_dir, device="cpu", dtype="float32")
+        self.model.train()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-6)
+        encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, SEQ_LEN) for r in pairs.itertuples()]
+        self.batches = [collate_sequences(encoded[i: i + batch], tokenizer.pad_token_id)
+                        for i in range(0, len(encoded), batch)]  # (2B, T) each
+        self.n = 0
+
+    def __call__(self) -> float:
+        b = self.batches[self.n % len(self.batches)]
+        self.n += 1
+        tick = time.perf_counter()
+        labels = b["input_ids"].masked_fill(~b["response_mask"], -100)
+        loss = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], labels=labels).loss
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return time.perf_counter() - tick
+
+
+def run_trl(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path, checkpointing: bool | None,
+            between: list) -> list[float]:
+    """Seconds per optimiser step of trl.DPOTrainer.train() (defaults; bf16 off on CPU), first step dropped.
+    After each TRL step, every callable in `between` runs once (in rotating order), outside TRL's timing."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import DPOConfig, DPOTrainer
 
-    class StepTimer(TrainerCallback):
+    class Interleave(TrainerCallback):
         def __init__(self):
             self.times: list[float] = []
             self._start = 0.0
@@ -107,6 +145,9 @@ def time_trl(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path, checkp
 
         def on_step_end(self, args, state, control, **kwargs):
             self.times.append(time.perf_counter() - self._start)
+            k = len(self.times) % len(between)
+            for other in between[k:] + between[:k]:
+                other()
 
     extra = {} if checkpointing is None else {"gradient_checkpointing": checkpointing}
     args = DPOConfig(output_dir=str(work / "trl"), per_device_train_batch_size=batch, max_length=SEQ_LEN, bf16=False,
@@ -115,7 +156,7 @@ def time_trl(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path, checkp
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     dataset = Dataset.from_pandas(pairs[["prompt", "chosen", "rejected"]])
-    timer = StepTimer()
+    timer = Interleave()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=[timer])
@@ -123,32 +164,10 @@ def time_trl(model_dir: str, pairs: pd.DataFrame, batch: int, work: Path, checkp
     return timer.times[1:]
 
 
-def time_bare(model_dir: str, pairs: pd.DataFrame, batch: int) -> list[float]:
-    """Seconds per bare step: HF causal-LM loss on the same 2B sequences, backward, AdamW."""
-    from mnpo_bench.policy.load import load_policy
-    from mnpo_bench.train.logprobs import collate_sequences, encode_pair
-
-    model, tokenizer = load_policy(model_dir, device="cpu", dtype="float32")
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
-    encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, SEQ_LEN) for r in pairs.itertuples()]
-    times = []
-    for start in range(0, len(encoded) - batch + 1, batch):
-        tick = time.perf_counter()
-        b = collate_sequences(encoded[start: start + batch], tokenizer.pad_token_id)  # (2B, T)
-        labels = b["input_ids"].masked_fill(~b["response_mask"], -100)
-        loss = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - tick)
-    return times[1:]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per method and round")
+    parser.add_argument("--steps", type=int, default=4, help="TRL steps per run; ours and bare step after each")
     parser.add_argument("--batch", type=int, default=2, help="preference pairs per step (2x sequences)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -160,25 +179,27 @@ def main() -> None:
     try:
         model_dir = str(scratch / "model")
         n_params = build_model(Path(model_dir))
-        pairs = make_pairs(args.batch * (args.steps + 1), seed=0)
+        pairs = make_pairs(args.batch * (args.steps + 1), seed=0)  # one warm-up step, then args.steps timed
         scored = add_logps(pairs, model_dir, [model_dir, model_dir], max_length=SEQ_LEN, batch_size=8, device="cpu")
-        methods = {
-            "ours": lambda: time_ours(model_dir, scored, args.batch, scratch / "ours"),
-            "trl": lambda: time_trl(model_dir, pairs, args.batch, scratch, None),
-            "trl_nogc": lambda: time_trl(model_dir, pairs, args.batch, scratch, False),
-            "bare": lambda: time_bare(model_dir, pairs, args.batch),
-        }
-        times: dict[str, list[float]] = {name: [] for name in methods}
-        order = list(methods)
+        ours = OurStep(model_dir, scored, args.batch, scratch / "ours")
+        bare = BareStep(model_dir, pairs, args.batch)
+        times: dict[str, list[float]] = {"ours": [], "bare": [], "trl": [], "trl_nogc": []}
+
+        def timed(name, step):
+            return lambda: times[name].append(step())
+
+        between = [timed("ours", ours), timed("bare", bare)]
+        for _ in range(2):  # warm-up steps, not timed
+            ours(), bare()
         for round_ in range(args.rounds):
-            for name in order[round_ % len(order):] + order[: round_ % len(order)]:
-                times[name].extend(methods[name]())
-                print(f"round {round_ + 1} {name:<9} median so far {statistics.median(times[name]):.3f} s/step",
-                      flush=True)
+            for name, checkpointing in (("trl", None), ("trl_nogc", False))[:: 1 if round_ % 2 == 0 else -1]:
+                times[name].extend(run_trl(model_dir, pairs, args.batch, scratch, checkpointing, between))
+                print(f"round {round_ + 1}: " + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in times.items()
+                                                         if v) + " s/step (medians so far)", flush=True)
         median = {name: statistics.median(values) for name, values in times.items()}
         result = {
             "benchmark": "train_step", "model_parameters": n_params, "seq_len": SEQ_LEN, "pairs_per_step": args.batch,
-            "threads": args.threads, "rounds": args.rounds, "timed_steps_per_method": len(times["ours"]),
+            "threads": args.threads, "rounds": args.rounds, "timed_steps": {k: len(v) for k, v in times.items()},
             "seconds_per_step": {k: round(v, 4) for k, v in median.items()},
             "ratio_vs_trl_dpo": round(median["ours"] / median["trl"], 3),
             "ratio_vs_trl_dpo_no_checkpointing": round(median["ours"] / median["trl_nogc"], 3),

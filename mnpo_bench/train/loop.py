@@ -14,6 +14,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,9 +195,12 @@ class PreferenceRecipe:
         skipped = sum(s["skipped"] for s in window)
         if math.isfinite(grad_norm):
             self.optimizer.step()
-        else:  # a NaN/inf gradient: drop the whole step, count its pairs as skipped
+            self.scheduler.step()
+        else:  # a NaN/inf gradient: drop the whole step, count its pairs as skipped; the schedule moves on
             skipped += sum(s["valid"] for s in window)
-        self.scheduler.step()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "scheduler.step() before optimizer.step()"
+                self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         valid = sum(s["valid"] for s in window) or 1
@@ -250,11 +254,11 @@ class PreferenceRecipe:
     def save_policy(self) -> Path:
         """Write the trained policy (weights in the checkpoint's dtype, tokenizer) to output_dir atomically."""
         out = Path(self.job.output_dir)
+        full_state = self.accelerator.get_state_dict(self.model)  # every rank takes part (FSDP/ZeRO-3 gather)
         if self.accelerator.is_main_process:
             model = self.accelerator.unwrap_model(self.model)
             dtype = self.save_dtype if isinstance(self.save_dtype, torch.dtype) else getattr(torch, str(self.save_dtype))
-            state = {k: v.to(dtype) if v.is_floating_point() else v
-                     for k, v in self.accelerator.get_state_dict(self.model).items()}
+            state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in full_state.items()}
             scratch = out.parent / f".{out.name}.tmp"
             shutil.rmtree(scratch, ignore_errors=True)
             model.save_pretrained(scratch, state_dict=state)
