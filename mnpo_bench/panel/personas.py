@@ -31,7 +31,7 @@ FILE_PARAMS = ("template", "path")  # params naming a file, resolved against the
 
 
 class Biases(Section):
-    """Biases laid on a backend's verdict, in logit units (see docs/panel.md for the formulas)."""
+    """Biases laid on a backend's verdict, in logit units (see the README, "Persona files", for the formulas)."""
 
     position: float = Field(0.0, ge=-10, le=10, description="logit added for the response shown first (1.0 turns 50/50 into 73/27)")
     length: float = Field(0.0, ge=-10, le=10, description="logit added for the longer response, times (len1-len2)/max(len1,len2) in characters; negative prefers shorter")

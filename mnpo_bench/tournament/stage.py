@@ -101,7 +101,9 @@ def tournament_stage(ctx: Context) -> None:
                    ctx.store.write_table("battles", battles).name]
         return outputs
 
-    ctx.stage("tournament", judge, inputs={"panel": config.panel, "seed": config.seed},
+    from mnpo_bench.panel.stage import panel_inputs
+
+    ctx.stage("tournament", judge, inputs={**panel_inputs(config.panel), "seed": config.seed},
               after=("prompts", *answer_stages))
 
 

@@ -20,7 +20,7 @@ from mnpo_bench.prompts.load import load_prompts
 
 needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
                                 reason="vLLM is not installed; see README GPU section")
-SAMPLED = GenerationConfig(backend="vllm", n_samples=4, max_new_tokens=32)
+SAMPLED = GenerationConfig(backend="vllm", n_samples=4, max_new_tokens=32, vllm_keep_engine=True)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_end_of_turn_stops_and_is_not_counted(sampled, tiny_policy):
 @pytest.mark.slow
 def test_greedy_matches_hf_backend_and_reuses_the_engine(sampled, engine_env, tiny_policy, prompts):
     engine = engine_env._ENGINE["llm"]
-    greedy = GenerationConfig(backend="vllm", n_samples=1, max_new_tokens=32, temperature=0)
+    greedy = GenerationConfig(backend="vllm", n_samples=1, max_new_tokens=32, temperature=0, vllm_keep_engine=True)
     from_vllm = generate(tiny_policy, prompts, greedy, policy_name="ref", seed=0)
     assert engine_env._ENGINE["llm"] is engine  # same weights: no second engine start
     from_hf = generate(tiny_policy, prompts, greedy.model_copy(update={"backend": "hf"}), policy_name="ref", seed=0)
@@ -122,6 +122,17 @@ def test_other_weights_replace_the_engine(sampled, engine_env, tiny_policy, prom
     assert len(frame) == 8 and engine_env._ENGINE["llm"] is not old
     cores = [p for p in psutil.Process().children(recursive=True) if "EngineCore" in _cmdline(p)]
     assert len(cores) <= 1  # the old engine's process was stopped (none at all with the in-process engine)
+
+
+@needs_vllm
+@pytest.mark.slow
+def test_by_default_generate_releases_the_engine(sampled, engine_env, tiny_policy, prompts):
+    import psutil
+
+    released = SAMPLED.model_copy(update={"vllm_keep_engine": False})
+    frame = generate(tiny_policy, prompts.iloc[:2], released, policy_name="ref", seed=0)
+    assert len(frame) == 8 and engine_env._ENGINE["llm"] is None  # the trainer gets the GPU back
+    assert not [p for p in psutil.Process().children(recursive=True) if "EngineCore" in _cmdline(p)]
 
 
 def _cmdline(process) -> str:

@@ -1,4 +1,4 @@
-"""The worked example in docs/panel.md works as written: the persona and panel YAML blocks are copied out
+"""The worked example in the README works as written: the persona and panel YAML blocks are copied out
 of the README section and used the way it says."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import load_persona, validate_panel
 from mnpo_bench.progress import Progress
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "panel.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def example(name: str) -> str:
-    """The YAML block after `<!-- worked-example:<name> -->` in docs/panel.md."""
+    """The YAML block after `<!-- worked-example:<name> -->` in the README."""
     found = re.search(rf"<!-- worked-example:{name} -->\n```yaml\n(.*?)```", DOC.read_text(), re.DOTALL)
     assert found, f"worked example {name} not found in {DOC}"
     return found.group(1)

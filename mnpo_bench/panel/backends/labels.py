@@ -36,7 +36,7 @@ def read_labels(path: Path, where: str) -> dict[str, float]:
     missing = [c for c in ("prompt", "response_a", "response_b") if c not in frame.columns]
     if missing or not ({"label", "prob_a"} & set(frame.columns)):
         need = missing[0] if missing else "label' or 'prob_a"
-        raise UserError(f"labels file lacks column '{need}'", where=f"{path}", fix="see docs/panel.md, labels backend")
+        raise UserError(f"labels file lacks column '{need}'", where=f"{path}", fix="see the README, labels backend")
     table: dict[str, float] = {}
     for n, row in enumerate(frame.itertuples(index=False), start=2):
         if "prob_a" in frame.columns and pd.notna(getattr(row, "prob_a")):
