@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,8 +32,9 @@ def register(app: typer.Typer, ls_app: typer.Typer) -> None:
 
         saved = train_offline(recipe, data, model=model, out=out, profile=profile, overrides=parse_overrides(set_),
                               persona_column=persona_column, seed=seed, device=device, progress=Progress(quiet=quiet))
-        for name, path in saved.items():
-            typer.echo(f"{name}\t{path}")
+        if os.environ.get("RANK", "0") == "0":  # under accelerate launch / torchrun, rank 0 reports
+            for name, path in saved.items():
+                typer.echo(f"{name}\t{path}")
 
     @ls_app.command("recipes")
     def ls_recipes() -> None:
