@@ -77,6 +77,10 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             scored = read_table(scored_path)
         else:
             rows = SELECTIONS[it.recipe.pairs](rows)
+            rows = rows[rows["prob"] >= it.recipe.min_prob].reset_index(drop=True)
+            if rows.empty:
+                raise UserError(f"no pair of {policy_name(it.method, player, it.t)} reaches min_prob "
+                                f"{it.recipe.min_prob}", where=f"{it.recipe.method}: min_prob", fix="lower min_prob")
             scored = add_logps(rows, it.reference, opponents, max_length=it.recipe.max_length,
                                batch_size=it.recipe.precompute_batch_size, device=it.device, progress=progress)
             write_table(scored_path, scored)

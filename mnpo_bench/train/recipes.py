@@ -76,6 +76,8 @@ class Recipe(Section):
     optim: OptimSettings = Field(default_factory=OptimSettings, description="optimiser")
     pairs: Literal["all", "best_vs_worst"] = Field(
         "all", description="which labelled pairs train: all, or per prompt its best response vs its worst")
+    min_prob: float = Field(0.5, ge=0.5, le=1.0, description="drop pairs whose panel probability (chosen beats "
+                            "rejected) is below this: near-ties carry more label noise than signal")
     max_length: int = Field(256, ge=8, description="tokens of prompt + response (prompt keeps at most half)")
     precompute_batch_size: int = Field(32, ge=1, description="pairs per batch when precomputing log-probs")
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N optimiser steps (0: never)")

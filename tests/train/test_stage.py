@@ -11,6 +11,7 @@ from mnpo_bench.config import load_config
 from mnpo_bench.pipeline import Context
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import RunStore
+from mnpo_bench.train.data import best_vs_worst
 from mnpo_bench.train.metrics import read_metrics
 from mnpo_bench.train.stage import train_stage
 
@@ -63,11 +64,11 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     assert published == {f"{m}/iter{t}": f"train/{m}/iter{t}" for m in ("mnpo", "dpo") for t in (1, 2)}
     assert all((root / path / "config.json").exists() for path in published.values())
 
-    # iteration 1: every method trains on the run's preferences.parquet, the very same pairs
-    prefs = ctx.store.read_table("preferences")
+    # iteration 1: every method trains on the run's preferences.parquet (best vs worst per prompt), the same pairs
+    expected = best_vs_worst(ctx.store.read_table("preferences"))[["prompt_id", "chosen", "rejected"]]
     for method in ("mnpo", "dpo"):
         pairs = pd.read_parquet(root / "train" / method / "data" / "iter1-pairs.parquet")
-        assert pairs[["prompt_id", "chosen", "rejected"]].equals(prefs[["prompt_id", "chosen", "rejected"]])
+        assert pairs[["prompt_id", "chosen", "rejected"]].equals(expected) and len(expected) == 8
     # TD population: the reference alone at t = 1; the last iterate and the reference at t = 2
     mnpo = {t: json.loads((root / "train" / "mnpo" / "data" / f"iter{t}.json").read_text())["policy"] for t in (1, 2)}
     reference = json.loads((root / "reference.json").read_text())["reference"]
