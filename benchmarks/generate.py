@@ -82,7 +82,9 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for every variant (1: the pipeline's default for the tiny model)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     path = str(build_tiny(TinyModelConfig()))
     frame = load_prompts(PromptsConfig(n_train=args.prompts, n_eval=1), seed=0)
     prompts = frame[frame["split"] == "train"]

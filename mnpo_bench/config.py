@@ -56,6 +56,9 @@ class PolicyConfig(Section):
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="settings of the embedded tiny model")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype; auto = bf16 on GPU, fp32 on CPU")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    cpu_threads: int | None = Field(
+        None, ge=1, description="torch CPU threads; None: 1 for the tiny model (its small ops lose more to thread "
+        "hand-offs than they gain, ~4x on a busy 2-core machine), torch's default for other models")
 
 
 class GenerationConfig(Section):

@@ -24,6 +24,15 @@ def run_dir(config: RunConfig, out: Path | None) -> Path:
     return Path(out) if out is not None else Path(config.runs_dir) / config.name
 
 
+def set_cpu_threads(config: RunConfig) -> None:
+    """Apply policy.cpu_threads (process-wide, as torch's thread pool is)."""
+    import torch
+
+    threads = config.policy.cpu_threads or (1 if config.policy.model == "tiny" else None)
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | None = None,
                  quiet: bool = False) -> Context:
     """Run every stage of the config at `config_path` (None: the embedded default); returns the context."""
@@ -31,6 +40,7 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
     if out is not None and config.name == RunConfig.model_fields["name"].default:
         config = config.model_copy(update={"name": Path(out).name})  # the run is named after its directory
     validate_parts(config)
+    set_cpu_threads(config)
     store = RunStore.open(run_dir(config, out))
     write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     ctx = Context(config=config, store=store, progress=Progress(quiet=quiet))
@@ -52,6 +62,7 @@ def run_tournament(policies: list[str], config_path: Path | None, overrides: lis
     from mnpo_bench.policy.load import check_model_location
 
     config = load_config(config_path, overrides)
+    set_cpu_threads(config)
     store = RunStore.open(out)
     if policies:
         entered = {}
