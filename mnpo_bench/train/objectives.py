@@ -6,6 +6,7 @@ The registry holds small functions, one per loss, so adding ONPO or EGPO is one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -45,7 +46,7 @@ class PairLogps:
 class Objective:
     """A per-example loss over PairLogps; `opponents` says whether it needs an opponent population."""
 
-    fn: "callable"
+    fn: Callable[[PairLogps, LossSettings], Tensor]
     opponents: bool
 
     def __call__(self, batch: PairLogps, cfg: LossSettings) -> Tensor:

@@ -94,6 +94,8 @@ class Recipe(Section):
         needs = OBJECTIVES.get(self.loss.name).opponents
         if needs and self.opponents.population == "none":
             raise ValueError(f"loss '{self.loss.name}' needs opponents (set opponents.population to td or ht)")
+        if self.loss.name == "inpo" and self.opponents.population == "td" and self.opponents.k != 1:
+            raise ValueError("INPO plays exactly one opponent: set opponents.k to 1, or use the mnpo loss")
         return self
 
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def scored(small_policy, pairs):
 
 def test_training_changes_parameters_and_raises_the_margin(tmp_path, small_policy, scored):
     summary = run_recipe(_job(tmp_path, small_policy, scored))
-    before, after = _weights(__import__("pathlib").Path(small_policy)), _weights(tmp_path / "run" / "out")
+    before, after = _weights(Path(small_policy)), _weights(tmp_path / "run" / "out")
     assert summary["steps"] == 2 * 3 and summary["skipped"] == 0  # 24 pairs / 4 per batch / 2 accumulated, 2 epochs
     assert any(not torch.equal(before[k], after[k]) for k in before)
     rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
@@ -107,7 +108,7 @@ def test_a_nan_policy_forward_skips_the_step_not_the_weights(tmp_path, small_pol
     rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
     assert summary["steps"] == 1 and rows[0]["skipped"] == 24 and rows[0]["grad_norm"] is None
     assert math.isfinite(rows[0]["loss"])
-    before, after = _weights(__import__("pathlib").Path(small_policy)), _weights(tmp_path / "run" / "out")
+    before, after = _weights(Path(small_policy)), _weights(tmp_path / "run" / "out")
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 

@@ -67,3 +67,15 @@ def test_a_recipe_file_with_a_bad_field_names_the_file(tmp_path):
     path.write_text("method: mine\nloss: {name: dpo, beta: 0}\n")
     with pytest.raises(UserError, match=r"mine\.yaml: field 'loss.beta'"):
         load_recipe(str(path))
+
+
+def test_opponent_populations():
+    from mnpo_bench.train.population import ht_opponents, opponents_for, td_opponents
+    from mnpo_bench.train.recipes import OpponentSettings
+
+    assert td_opponents(["ref"], 2) == ["ref"]  # t = 1: the reference alone
+    assert td_opponents(["ref", "it1", "it2"], 2) == ["it2", "it1"]  # the last k iterates, most recent first
+    assert ht_opponents({"b": "pb", "a": "pa", "c": "pc"}, "b") == ["pa", "pc"]  # everyone but me
+    assert opponents_for(OpponentSettings(), history=["ref"]) == []
+    with pytest.raises(UserError, match="INPO plays exactly one opponent"):
+        validate_recipes(TrainConfig(methods=["inpo"], overrides={"inpo": {"opponents": {"k": 2}}}))
