@@ -22,7 +22,8 @@ from mnpo_bench.train.data import SELECTIONS
 from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.population import opponents_for
 from mnpo_bench.train.precompute import add_logps
-from mnpo_bench.train.recipes import Recipe
+from mnpo_bench.policy.load import pick_device
+from mnpo_bench.train.recipes import Recipe, resolve_precision
 
 
 def player_dir(root: Path, player: str | None, t: int) -> Path:
@@ -81,8 +82,10 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             if rows.empty:
                 raise UserError(f"no pair of {policy_name(it.method, player, it.t)} reaches min_prob "
                                 f"{it.recipe.min_prob}", where=f"{it.recipe.method}: min_prob", fix="lower min_prob")
+            on_gpu = pick_device(it.device).type == "cuda"
             scored = add_logps(rows, it.reference, opponents, max_length=it.recipe.max_length,
-                               batch_size=it.recipe.precompute_batch_size, device=it.device, progress=progress)
+                               batch_size=it.recipe.precompute_batch_size, device=it.device,
+                               precision=resolve_precision(it.recipe, on_gpu), progress=progress)
             write_table(scored_path, scored)
         write_table(data_path(it.root, player, it.t), scored)
         progress.note(f"  train {policy_name(it.method, player, it.t)}: {len(scored)} pairs, "

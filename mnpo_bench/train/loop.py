@@ -28,7 +28,7 @@ from mnpo_bench.train.data import is_empty
 from mnpo_bench.train.logprobs import collate_sequences, encode_pair, sequence_logps
 from mnpo_bench.train.metrics import MetricsLog
 from mnpo_bench.train.objectives import OBJECTIVES, PairLogps, masked_mean
-from mnpo_bench.train.recipes import Recipe
+from mnpo_bench.train.recipes import Recipe, resolve_precision
 
 PRECOMPUTED = ("ref_chosen_logp", "ref_rejected_logp", "opp_chosen_logp", "opp_rejected_logp")
 
@@ -69,7 +69,7 @@ class PreferenceRecipe:
 
         job, optim = self.job, self.recipe.optim
         on_gpu = pick_device(job.device).type == "cuda"
-        precision = self.recipe.mixed_precision if self.recipe.mixed_precision != "auto" else ("bf16" if on_gpu else "no")
+        precision = resolve_precision(self.recipe, on_gpu)
         self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
                                        cpu=not on_gpu)
         torch.manual_seed(job.seed)

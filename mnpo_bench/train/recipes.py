@@ -166,3 +166,11 @@ def check_overrides(config: Any) -> None:
     if unknown:
         raise UserError(f"overrides for '{unknown[0]}', which is not in train.methods", where="train.overrides",
                         fix="key overrides by an entry of train.methods")
+
+
+def resolve_precision(recipe: Recipe, on_gpu: bool) -> str:
+    """The mixed precision a recipe trains (and precomputes) with: its setting, or for "auto" bf16 on GPU
+    and none on CPU. Precompute and training must agree, so the stored log-probs match the policy's at t = 0."""
+    if recipe.mixed_precision != "auto":
+        return recipe.mixed_precision
+    return "bf16" if on_gpu else "no"

@@ -121,3 +121,12 @@ def test_opponent_log_probs_enter_the_loss(tmp_path, small_policy, scored):
     run_recipe(_job(tmp_path, small_policy, shifted, "b", one))
     a, b = read_metrics(tmp_path / "a" / "metrics.jsonl"), read_metrics(tmp_path / "b" / "metrics.jsonl")
     assert not np.isclose(a[0]["loss"], b[0]["loss"])
+
+
+def test_stored_reference_logps_equal_the_policys_own_at_the_start(tmp_path, small_policy, scored):
+    """The precompute and the step share one log-prob path: before any update the policy IS the reference,
+    so DPO's first loss is exactly log 2 and its margin over the reference is 0."""
+    recipe = load_recipe("dpo", overrides={"optim": {"batch_size": 6, "grad_accum": 1, "epochs": 1}, "max_length": 64})
+    run_recipe(TrainJob(recipe, small_policy, scored, tmp_path / "out", tmp_path / "state", tmp_path / "m.jsonl", "dpo"))
+    first = read_metrics(tmp_path / "m.jsonl")[0]
+    assert first["loss"] == pytest.approx(math.log(2), abs=1e-5)
