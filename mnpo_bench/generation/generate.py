@@ -24,7 +24,7 @@ def make_backend(policy_path: str, config: GenerationConfig, *, seed: int, devic
 
         model, tokenizer = load_policy(policy_path, device=device)
         backend = HFBackend(model, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                            top_p=config.top_p, batch_size=config.batch_size)
+                            top_p=config.top_p, batch_size=config.batch_size, prune_finished=config.prune_finished)
         return backend, tokenizer
     if config.backend == "vllm":
         from transformers import AutoTokenizer

@@ -1,4 +1,13 @@
-"""The `hf` backend: batched, KV-cached sampling with transformers' `generate`, seeded per batch."""
+"""The `hf` backend: batched, KV-cached sampling with transformers, seeded per batch.
+
+Two decoding paths, the same distribution:
+- `prune_finished=True` (default): our loop, which drops a row from the batch and its KV cache as soon as it
+  emits end-of-turn. transformers' `generate` keeps decoding finished rows until the longest one ends; with
+  short answers of very different lengths (the embedded default: ~10 tokens on average, 48 at most) that is
+  most of the work. transformers' own continuous batching (`generate_batch`) also drops finished requests,
+  but its paged-attention set-up made the same job ~20x slower on CPU, so it does not fit here.
+- `prune_finished=False`: `model.generate`, for architectures whose cache cannot drop rows.
+"""
 
 from __future__ import annotations
 
@@ -10,40 +19,91 @@ from mnpo_bench.generation.base import Completion
 
 
 class HFBackend:
-    """Samples with `model.generate` on left-padded batches of rendered prompts."""
+    """Samples from a causal LM on left-padded batches of rendered prompts."""
 
     def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int, temperature: float, top_p: float,
-                 batch_size: int):
+                 batch_size: int, prune_finished: bool = True):
         self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.top_p = top_p
         self.batch_size = batch_size
+        self.prune_finished = prune_finished
 
     @torch.inference_mode()
     def complete(self, prompts: list[str], n: int, seed: int) -> list[list[Completion]]:
-        """`n` completions per prompt; prompts are batched so one generate call holds batch_size sequences."""
+        """`n` completions per prompt; prompts are batched so one call holds batch_size sequences."""
         per_call = max(1, self.batch_size // n)
         results: list[list[Completion]] = []
         for start in range(0, len(prompts), per_call):
             chunk = prompts[start: start + per_call]
-            torch.manual_seed(seed + start)
-            results.extend(self._generate(chunk, n))
+            decode = self._decode_pruned if self.prune_finished else self._decode_generate
+            token_lists = decode(chunk, n, seed + start)
+            completions = [self._completion(ids) for ids in token_lists]
+            results.extend(completions[i * n: (i + 1) * n] for i in range(len(chunk)))
         return results
 
-    def _generate(self, prompts: list[str], n: int) -> list[list[Completion]]:
-        tok = self.tokenizer
-        batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+    def _encode(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+
+    def _decode_generate(self, prompts: list[str], n: int, seed: int) -> list[list[int]]:
+        """New token ids per sequence (prompt-major, n per prompt) from `model.generate`."""
+        torch.manual_seed(seed)
+        batch = self._encode(prompts)
         sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p} \
             if self.temperature > 0 else {"do_sample": False}
         output = self.model.generate(
-            **batch, max_new_tokens=self.max_new_tokens, num_return_sequences=n,
-            eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, use_cache=True, **sampling,
+            **batch, max_new_tokens=self.max_new_tokens, num_return_sequences=n, use_cache=True,
+            eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id, **sampling,
         )  # (len(prompts) * n, prompt_width + new)
-        new_tokens = output[:, batch["input_ids"].shape[1]:].tolist()
-        completions = [self._completion(ids) for ids in new_tokens]
-        return [completions[i * n: (i + 1) * n] for i in range(len(prompts))]
+        return output[:, batch["input_ids"].shape[1]:].tolist()
+
+    def _decode_pruned(self, prompts: list[str], n: int, seed: int) -> list[list[int]]:
+        """New token ids per sequence (prompt-major, n per prompt), each ending at its end-of-turn token;
+        finished rows leave the batch and the KV cache."""
+        from transformers import DynamicCache
+
+        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        eos = self.tokenizer.eos_token_id
+        batch = self._encode(prompts)
+        input_ids = batch["input_ids"].repeat_interleave(n, dim=0)  # (R, P), R = len(prompts) * n
+        mask = batch["attention_mask"].repeat_interleave(n, dim=0)  # (R, P), 0 on left padding
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (R, P): real tokens at 0..len-1
+        cache = DynamicCache()
+        logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                            past_key_values=cache, use_cache=True).logits[:, -1, :]  # (R, V)
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)  # (A,) rows still decoding
+        next_position = positions[:, -1] + 1  # (A,)
+        out: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
+        for step in range(self.max_new_tokens):
+            tokens = self._sample(logits, generator)  # (A,)
+            for row, token in zip(rows.tolist(), tokens.tolist()):
+                out[row].append(token)
+            keep = tokens != eos  # (A,)
+            if step == self.max_new_tokens - 1 or not bool(keep.any()):
+                break
+            if not bool(keep.all()):
+                kept = keep.nonzero().squeeze(1)
+                cache.batch_select_indices(kept)
+                rows, mask, next_position, tokens = rows[kept], mask[kept], next_position[kept], tokens[kept]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)  # (A, P + step + 1)
+            logits = self.model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_position[:, None],
+                                past_key_values=cache, use_cache=True).logits[:, -1, :]
+            next_position = next_position + 1
+        return out
+
+    def _sample(self, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One token per row of `logits` (A, V): greedy at temperature 0, else temperature + nucleus sampling."""
+        if self.temperature == 0:
+            return logits.argmax(dim=-1)
+        probs = torch.softmax(logits.float() / self.temperature, dim=-1)
+        if self.top_p < 1.0:
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            outside = sorted_probs.cumsum(-1) - sorted_probs > self.top_p  # keep the smallest set reaching top_p
+            sorted_probs = sorted_probs.masked_fill(outside, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
     def _completion(self, ids: list[int]) -> Completion:
         eos = self.tokenizer.eos_token_id
