@@ -9,13 +9,13 @@ persona name for HT-MNPO.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import read_table, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS
@@ -58,14 +58,15 @@ class Iteration:
 
 def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress: Progress | None = None
                   ) -> dict[str | None, dict[str, Any]]:
-    """Train every player of `it` on its rows; returns {player: summary with output_dir and opponents}."""
+    """Train every player of `it` on its rows; returns {player: summary with output_dir and opponents}.
+
+    A player left without pairs (its persona tied every comparison, or none reaches min_prob) keeps its
+    policy: iterate t is a copy of iterate t - 1, and the summary says so in `note`."""
     progress = progress or Progress(quiet=True)
     starts = {player: history[-1] for player, history in it.history.items()}
     summaries: dict[str | None, dict[str, Any]] = {}
     for player, rows in prefs.items():
-        if rows.empty:
-            raise UserError(f"no preference pairs for {policy_name(it.method, player, it.t)}", where="train",
-                            fix="sample more responses per prompt (train.n_samples) or use a panel with fewer ties")
+        name = policy_name(it.method, player, it.t)
         opponents = opponents_for(it.recipe.opponents, history=it.history[player], players=starts, me=player)
         tag = player or "policy"
         done = it.work / f"done-{tag}.json"
@@ -77,24 +78,53 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
         if scored_path.exists():
             scored = read_table(scored_path)
         else:
-            rows = SELECTIONS[it.recipe.pairs](rows)
-            rows = rows[rows["prob"] >= it.recipe.min_prob].reset_index(drop=True)
-            if rows.empty:
-                raise UserError(f"no pair of {policy_name(it.method, player, it.t)} reaches min_prob "
-                                f"{it.recipe.min_prob}", where=f"{it.recipe.method}: min_prob", fix="lower min_prob")
+            selected = select_pairs(it.recipe, rows)
+            if selected.empty:
+                progress.note(f"  [yellow]{name}: no preference pairs (all ties or below min_prob); "
+                              f"the policy is kept unchanged[/yellow]")
+                summary = {"steps": 0, "skipped": 0, "seconds": 0.0, "loss": None, "output_dir": str(out),
+                           "note": "no preference pairs: policy kept unchanged"}
+                keep_policy(starts[player], out)
+                summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, 0)
+                continue
             on_gpu = pick_device(it.device).type == "cuda"
-            scored = add_logps(rows, it.reference, opponents, max_length=it.recipe.max_length,
+            scored = add_logps(selected, it.reference, opponents, max_length=it.recipe.max_length,
                                batch_size=it.recipe.precompute_batch_size, device=it.device,
                                precision=resolve_precision(it.recipe, on_gpu), progress=progress)
             write_table(scored_path, scored)
         write_table(data_path(it.root, player, it.t), scored)
-        progress.note(f"  train {policy_name(it.method, player, it.t)}: {len(scored)} pairs, "
-                      f"{len(opponents)} opponent(s)")
+        progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
                        it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
-        summary = run_recipe(job)
-        summary.update({"start": starts[player], "opponents": opponents, "reference": it.reference,
-                        "pairs": len(scored)})
-        write_json(done, summary)
-        summaries[player] = summary
+        summaries[player] = _finish(done, run_recipe(job), starts[player], opponents, it.reference, len(scored))
     return summaries
+
+
+def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a recipe trains on: its `pairs` selection, then those with prob >= min_prob."""
+    if rows.empty:
+        return rows
+    rows = SELECTIONS[recipe.pairs](rows)
+    return rows[rows["prob"] >= recipe.min_prob].reset_index(drop=True)
+
+
+def keep_policy(start: str, out: Path) -> None:
+    """Save the policy at `start` (a directory or a hub id) unchanged as `out`."""
+    if Path(start).is_dir():
+        scratch = out.parent / f".{out.name}.tmp"
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(start, scratch)
+        shutil.rmtree(out, ignore_errors=True)
+        scratch.rename(out)
+        return
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    AutoModelForCausalLM.from_pretrained(start).save_pretrained(out)
+    AutoTokenizer.from_pretrained(start).save_pretrained(out)
+
+
+def _finish(done: Path, summary: dict[str, Any], start: str, opponents: list[str], reference: str,
+            pairs: int) -> dict[str, Any]:
+    summary.update({"start": start, "opponents": opponents, "reference": reference, "pairs": pairs})
+    write_json(done, summary)
+    return summary

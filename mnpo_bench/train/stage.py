@@ -102,8 +102,8 @@ def _run_iteration(run: StageRun, *, ctx: Context, method: str, recipe: Recipe, 
     it = Iteration(recipe, method, t, root, reference, history, parts.directory, seed=ctx.config.seed,
                    device=ctx.config.train.device)
     summaries = train_players(it, prefs, ctx.progress)
-    record = {p or "policy": {k: s[k] for k in ("steps", "skipped", "pairs", "start", "opponents", "seconds")}
-              for p, s in summaries.items()}
+    keys = ("steps", "skipped", "pairs", "start", "opponents", "seconds", "note")
+    record = {p or "policy": {k: s.get(k) for k in keys} for p, s in summaries.items()}
     write_json(root / "data" / f"iter{t}.json", record)
     outputs = [f"train/{method}/metrics.jsonl", f"train/{method}/data/iter{t}.json"]
     outputs += [str(player_dir(Path("train") / method, p, t)) for p in players]

@@ -1,4 +1,4 @@
-"""The train stage on a real miniature pipeline: a small tiny-policy build, rule personas, two iterations."""
+"""The train stage on a real miniature pipeline: a small tiny-policy build, fast local personas, two iterations."""
 
 import json
 
@@ -39,8 +39,8 @@ def small_tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def panel_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("panel") / "three.yaml"
-    path.write_text("name: three\ndescription: three fast rule personas\naggregation: mean\n"
-                    "personas: [concise, confident, thorough]\n")
+    path.write_text("name: three\ndescription: three fast local personas\naggregation: mean\n"
+                    "personas: [concise, minilm, thorough]\n")
     return str(path)
 
 
@@ -119,7 +119,7 @@ def test_ht_mnpo_three_personas(tmp_path, small_tiny, panel_file):
     ctx = _context(tmp_path / "run", small_tiny, panel_file, ["ht_mnpo"], iterations=2)
     train_stage(ctx)
     root = ctx.store.root / "train" / "ht_mnpo"
-    personas = ["concise", "confident", "thorough"]
+    personas = ["concise", "minilm", "thorough"]
     published = json.loads((ctx.store.root / "train" / "policies.json").read_text())
     assert set(published) == {f"ht_mnpo-{p}/iter{t}" for p in personas for t in (1, 2)}
     record = json.loads((root / "data" / "iter2.json").read_text())
