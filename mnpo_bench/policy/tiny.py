@@ -78,6 +78,9 @@ def train_tokenizer(texts: list[str], vocab_size: int):
 
 def _build_into(directory: Path, config: TinyModelConfig, progress: Progress) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one progress display: ours
 
     started = time.time()
     corpus = build_corpus(config.corpus_size, config.seed)
