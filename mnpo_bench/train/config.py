@@ -22,5 +22,3 @@ class TrainConfig(Section):
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method recipe overrides, e.g. {mnpo: {optim: {lr: 1e-4}}}")
     device: str = Field("auto", description="training device: 'auto', 'cpu', 'cuda' or 'cuda:N'")
-    cpu_threads: int | None = Field(
-        1, ge=1, description="torch CPU threads during the stage (tiny models run fastest on one); null: torch's choice")

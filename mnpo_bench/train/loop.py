@@ -129,7 +129,6 @@ class PreferenceRecipe:
         from torch.utils.data import DataLoader
 
         started, skipped, last = time.time(), 0, None
-        accumulate = self.recipe.optim.grad_accum
         for epoch in range(self.epoch, self.recipe.optim.epochs):
             # batches_done counts this process's micro-batches; each process took every num_processes-th
             batches = self._epoch_batches(epoch)[self.batches_done * self.accelerator.num_processes:]

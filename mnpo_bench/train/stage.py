@@ -14,8 +14,6 @@ train/<method>/data/iter<t>-{pairs,generations,judgments}.parquet, and train/pol
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -39,8 +37,7 @@ def train_stage(ctx: Context) -> None:
         return
     recipes = resolve_recipes(ctx)
     reference = _reference(ctx)
-    with _cpu_threads(cfg.cpu_threads):
-        published = _train_all(ctx, recipes, reference)
+    published = _train_all(ctx, recipes, reference)
     write_json(ctx.store.path("train/policies.json"), published)
 
 
@@ -62,20 +59,6 @@ def _train_all(ctx: Context, recipes: dict[str, Recipe], reference: str) -> dict
             for player in players:
                 published[policy_name(method, player, t)] = str(player_dir(Path("train") / method, player, t))
     return published
-
-
-@contextmanager
-def _cpu_threads(n: int | None) -> Iterator[None]:
-    """torch's CPU thread count set to `n` (None: unchanged) for the block, restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def resolve_recipes(ctx: Context) -> dict[str, Recipe]:
