@@ -39,7 +39,7 @@ def run(config: ConfigArg = None, set_: SetOpt = None, out: OutOpt = None, quiet
 
 
 @app.command()
-def validate(config: Annotated[Path, typer.Argument(help="run config YAML")], set_: SetOpt = None) -> None:
+def validate(config: ConfigArg = None, set_: SetOpt = None) -> None:
     """Check a config and every persona, panel and recipe it names, without running anything."""
     from mnpo_bench.runner import validate_config
 
@@ -68,7 +68,7 @@ def describe() -> None:
         typer.echo(f"{name:<45} {default:<28} {text}")
 
 
-ls_app = typer.Typer(help="List personas, recipes or runs.", no_args_is_help=True)
+ls_app = typer.Typer(help="List personas, panels, recipes, tasks or runs.", no_args_is_help=True)
 app.add_typer(ls_app, name="ls")
 
 

@@ -222,10 +222,11 @@ def _validate_bench(config: RunConfig) -> list[str]:
 VALIDATORS = [_validate_panel, _validate_train, _validate_bench]
 
 
-def validate_config(path: Path, overrides: list[str]) -> list[str]:
-    """`mnpo-bench validate`: the config at `path` and every persona, panel and recipe it names."""
+def validate_config(path: Path | None, overrides: list[str]) -> list[str]:
+    """`mnpo-bench validate`: the config at `path` (None: the embedded default) and every persona, panel,
+    recipe and task it names."""
     config = load_config(path, overrides)
-    return [f"ok  config {path}", *validate_parts(config), "valid"]
+    return [f"ok  config {path or '(embedded default)'}", *validate_parts(config), "valid"]
 
 
 def list_runs(runs_dir: Path) -> list[str]:
