@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mnpo_bench.errors import UserError
+from mnpo_bench.panel.backends import Backend
 from mnpo_bench.store import stable_hash
 
 
@@ -53,3 +54,16 @@ def load_pretrained(auto_class: Any, name: str, device: str, dtype: str, where: 
     if getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model.to(torch_device).eval(), tokenizer
+
+
+class LocalModelBackend(Backend):
+    """Base of the backends that run a local Hugging Face model named by `params.model` (reward_model,
+    lm_judge): the model must resolve, and its files join the cache key."""
+
+    @classmethod
+    def check(cls, persona: Any) -> None:
+        resolve_model(persona.params.model, where=f"{persona.source}: params.model")
+
+    @classmethod
+    def fingerprint(cls, params: Any) -> Any:
+        return model_fingerprint(params.model)

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from mnpo_bench.errors import UserError
-from mnpo_bench.panel.backends import Backend, Comparison, Verdict
-from mnpo_bench.panel.backends.hf import load_pretrained, model_fingerprint, resolve_model
+from mnpo_bench.panel.backends import Comparison, Verdict
+from mnpo_bench.panel.backends.hf import LocalModelBackend, load_pretrained
 from mnpo_bench.settings import Section
 
 
@@ -37,7 +37,7 @@ class LMJudgeParams(Section):
         return value
 
 
-class LMJudgeBackend(Backend):
+class LMJudgeBackend(LocalModelBackend):
     """Reads the judge's preference off the logits of the two choice tokens."""
 
     Params = LMJudgeParams
@@ -58,14 +58,6 @@ class LMJudgeBackend(Backend):
             raise UserError(f"choices {self.params.choices} do not start with two different tokens for this tokenizer",
                             where=f"{persona.source}: params.choices", fix='try [" A", " B"] or other words')
         self.choice_ids = [ids[0][0], ids[1][0]]
-
-    @classmethod
-    def check(cls, persona: Any) -> None:
-        resolve_model(persona.params.model, where=f"{persona.source}: params.model")
-
-    @classmethod
-    def fingerprint(cls, params: Any) -> Any:
-        return model_fingerprint(params.model)
 
     def render(self, item: Comparison) -> str:
         """The text the judge model continues for `item`."""

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from mnpo_bench.panel.backends import Backend, Comparison, Verdict
-from mnpo_bench.panel.backends.hf import load_pretrained, model_fingerprint, resolve_model
+from mnpo_bench.panel.backends import Comparison, Verdict
+from mnpo_bench.panel.backends.hf import LocalModelBackend, load_pretrained
 from mnpo_bench.panel.biases import sigmoid
 from mnpo_bench.settings import Section
 
@@ -30,7 +30,7 @@ class RewardModelParams(Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype")
 
 
-class RewardModelBackend(Backend):
+class RewardModelBackend(LocalModelBackend):
     """Scores responses with a reward model and compares the scores."""
 
     Params = RewardModelParams
@@ -43,14 +43,6 @@ class RewardModelBackend(Backend):
         self.model, self.tokenizer = load_pretrained(AutoModelForSequenceClassification, self.params.model, device,
                                                      self.params.dtype, where)
         self.tokenizer.padding_side = "right"
-
-    @classmethod
-    def check(cls, persona: Any) -> None:
-        resolve_model(persona.params.model, where=f"{persona.source}: params.model")
-
-    @classmethod
-    def fingerprint(cls, params: Any) -> Any:
-        return model_fingerprint(params.model)
 
     def _encode(self, pairs: list[tuple[str, str]]) -> Any:
         """Token batch (padded, truncated) for (prompt, response) pairs in the persona's input format."""
