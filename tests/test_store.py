@@ -61,3 +61,14 @@ def test_missing_table_names_it(tmp_path: Path):
 def test_stable_hash_is_order_insensitive_for_dicts():
     assert stable_hash({"a": 1, "b": 2}) == stable_hash({"b": 2, "a": 1})
     assert stable_hash({"a": 1}) != stable_hash({"a": 2})
+
+
+def test_json_safe_makes_strict_json():
+    import json
+
+    import numpy as np
+
+    from mnpo_bench.store import json_safe
+
+    value = {1: [np.float64("nan"), np.int64(3), float("inf")], "ok": (0.5, "x")}
+    assert json.dumps(json_safe(value), allow_nan=False) == '{"1": [null, 3, null], "ok": [0.5, "x"]}'

@@ -9,7 +9,6 @@ judge cache's job (a killed stage re-run makes no calls for what it had already 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from mnpo_bench.panel.annotate import annotate_with_stats
 from mnpo_bench.panel.diagnostics import panel_diagnostics
 from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, resolve_panel
-from mnpo_bench.store import write_json, write_text
+from mnpo_bench.store import json_safe, write_json, write_text
 
 OUTPUTS = ["judgments.parquet", "preferences.parquet", "panel_diagnostics.json", "panel_annotators.csv"]
 RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size"}  # do not change any verdict
@@ -65,7 +64,7 @@ def annotate_stage(ctx: Any) -> None:
         diagnostics["counts"]["preferences"] = len(prefs)
         store.write_table("judgments", judgments)
         store.write_table("preferences", prefs)
-        write_json(store.path("panel_diagnostics.json"), _finite(diagnostics))
+        write_json(store.path("panel_diagnostics.json"), json_safe(diagnostics))
         write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
         counts = diagnostics["counts"]
         calls = sum(s["calls"] for s in stats.as_dict().values())
@@ -77,17 +76,6 @@ def annotate_stage(ctx: Any) -> None:
 
     inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
     ctx.stage("annotate", run, inputs=inputs, after=("prompts", "generate"))
-
-
-def _finite(value: Any) -> Any:
-    """`value` with NaN and infinities replaced by None, so the JSON is valid."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) -> list[str]:

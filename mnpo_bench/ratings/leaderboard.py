@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.ratings.battles import check_battles, read_battles_file
 from mnpo_bench.ratings.compute import Leaderboard, rate
 from mnpo_bench.ratings.report import render_report
+from mnpo_bench.store import json_safe
 
 OUTPUTS = ("ratings.csv", "matrix.csv", "diagnostics.json", "annotators.csv", "annotator_ratings.csv", "report.md")
 BENCH_COLUMNS = ("model", "task", "metric", "value")
@@ -53,7 +53,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     files = {
         "ratings.csv": board.ratings.to_csv(index=False),
         "matrix.csv": board.matrix.to_csv(),
-        "diagnostics.json": json.dumps(_finite(board.diagnostics), indent=2, allow_nan=False) + "\n",
+        "diagnostics.json": json.dumps(json_safe(board.diagnostics), indent=2, allow_nan=False) + "\n",
         "annotators.csv": board.annotators.to_csv(index=False),
         "annotator_ratings.csv": board.annotator_ratings.to_csv(index=False),
         "report.md": render_report(board, source or "battles", bench_names),
@@ -82,19 +82,6 @@ def _bench_columns(bench: pd.DataFrame | str | Path) -> pd.DataFrame:
         column = column.where(~filtered, column + "," + table["filter"].astype(str))
     return pd.DataFrame({"model": table["model"].astype(str), "column": column, "value": values}).pivot_table(
         index="model", columns="column", values="value", aggfunc="mean").rename_axis(columns=None)
-
-
-def _finite(value: object) -> object:
-    """`value` with numpy scalars made plain and NaN/inf made None, so the JSON is strict."""
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def write_files(out_dir: Path, files: dict[str, str]) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.backends import Backend
-from mnpo_bench.store import stable_hash
 
 
 def resolve_model(name: str, where: str) -> str:
@@ -26,11 +25,10 @@ def resolve_model(name: str, where: str) -> str:
 def model_fingerprint(name: str) -> Any:
     """For a local model directory, the names, sizes and modification times of its files (so retrained
     weights at the same path invalidate cached verdicts); None for a hub id."""
+    from mnpo_bench.policy.load import checkpoint_fingerprint
+
     path = Path(name).expanduser()
-    if not path.is_dir():
-        return None
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    return stable_hash([(str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+    return checkpoint_fingerprint(str(path)) if path.is_dir() else None
 
 
 def load_pretrained(auto_class: Any, name: str, device: str, dtype: str, where: str) -> tuple[Any, Any]:
