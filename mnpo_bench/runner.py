@@ -59,7 +59,7 @@ def run_tournament(policies: list[str], config_path: Path | None, overrides: lis
                    quiet: bool = False) -> Context:
     """`mnpo-bench tournament`: the prompts, tournament and leaderboard stages over `policies`
     ("name=location" or a location) in the run at `out`; with no policies, the run's own policies.json."""
-    from mnpo_bench.policy.load import check_model_location
+    from mnpo_bench.policy.load import policy_spec
 
     config = load_config(config_path, overrides)
     set_cpu_threads(config)
@@ -67,10 +67,12 @@ def run_tournament(policies: list[str], config_path: Path | None, overrides: lis
     if policies:
         entered = {}
         for spec in policies:
-            name, sep, location = spec.partition("=")
-            location, name = (location, name) if sep else (spec, Path(spec.rstrip("/")).name)
-            entered[name] = check_model_location(location, where=f"policy argument '{spec}'")
+            name, location = policy_spec(spec, where=f"policy argument '{spec}'")
+            entered[name] = location
         write_json(store.path("policies.json"), entered)
+        if config.leaderboard.reference not in entered:  # rate against the first policy named
+            config = config.model_copy(update={"leaderboard": config.leaderboard.model_copy(
+                update={"reference": next(iter(entered))})})
     elif not store.path("policies.json").exists():
         raise UserError("no policies.json in the run", where=str(out), fix="name the policies to enter as arguments")
     write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))

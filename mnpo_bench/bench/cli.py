@@ -74,7 +74,7 @@ def bench(
 
 def _policies(target: str, name: Optional[str]) -> dict[str, str]:
     """{name: location} of what TARGET names: every policy of a run directory, or one model."""
-    from mnpo_bench.bench.stage import read_policies
+    from mnpo_bench.policy.load import read_policies
     from mnpo_bench.policy.load import check_model_location
 
     if (Path(target) / "policies.json").exists():

@@ -9,9 +9,7 @@ Two pipeline stages, so that new tournament answers re-export without re-running
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,29 +18,9 @@ from mnpo_bench.bench.alpaca import ANSWER_TABLES, export_alpaca
 from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.evaluate import COLUMNS, evaluate_model, timed
 from mnpo_bench.bench.taskset import TaskSet, check_task_names, load_tasks, task_dirs
-from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
+from mnpo_bench.policy.load import read_policies
 from mnpo_bench.store import RunStore, file_hash, stable_hash
-
-
-def read_policies(root: Path) -> dict[str, str]:
-    """The run's policies.json as {name: location}, run-relative paths made absolute; hub ids kept as given."""
-    path = Path(root) / "policies.json"
-    if not path.exists():
-        raise UserError("no policies.json", where=str(root), fix="give a run directory whose policy stage has run")
-    try:
-        policies = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON ({exc.msg})", where=str(path)) from None
-    if not isinstance(policies, dict) or not policies or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in policies.items()):
-        raise UserError("expected a non-empty object {policy name: checkpoint path}", where=str(path))
-    resolved = {}
-    for name, location in policies.items():
-        local = Path(location).expanduser()
-        candidate = local if local.is_absolute() else Path(root) / local
-        resolved[name] = str(candidate.resolve()) if candidate.exists() else location
-    return resolved
 
 
 def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig, *, seed: int, device: str,

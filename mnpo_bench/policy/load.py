@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,34 @@ def check_model_location(name: str, where: str) -> str:
             pass
     raise UserError(f"model '{name}' not found locally or in the Hugging Face cache", where=where,
                     fix="give a save_pretrained directory or a hub id (offline, it must already be cached)")
+
+
+def read_policies(root: Path) -> dict[str, str]:
+    """The run's policies.json as {name: location}, run-relative paths made absolute; hub ids kept as given."""
+    path = Path(root) / "policies.json"
+    if not path.exists():
+        raise UserError("no policies.json", where=str(root), fix="give a run directory whose policy stage has run")
+    try:
+        policies = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"not valid JSON ({exc.msg})", where=str(path)) from None
+    if not isinstance(policies, dict) or not policies or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in policies.items()):
+        raise UserError("expected a non-empty object {policy name: checkpoint path}", where=str(path))
+    resolved = {}
+    for name, location in policies.items():
+        local = Path(location).expanduser()
+        candidate = local if local.is_absolute() else Path(root) / local
+        resolved[name] = str(candidate.resolve()) if candidate.exists() else location
+    return resolved
+
+
+def policy_spec(spec: str, where: str) -> tuple[str, str]:
+    """(name, location) of a policy given as 'name=path_or_hub_id' or a bare location (named after its
+    last path component); the location is checked with `check_model_location`."""
+    name, sep, location = spec.partition("=")
+    location, name = (location, name) if sep else (spec, Path(spec.rstrip("/")).name)
+    return name, check_model_location(location, where=where)
 
 
 def checkpoint_fingerprint(location: str) -> str:

@@ -20,7 +20,8 @@ def tournament(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config field: key.sub=value")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Every policy answers the eval prompts; every pair is judged by the panel in both orders; ratings follow."""
+    """Every policy answers the eval prompts; every pair is judged by the panel in both orders; ratings follow
+    (against leaderboard.reference when it is entered, else against the first policy named)."""
     from mnpo_bench.runner import run_tournament
 
     run_tournament(policies or [], config, set_ or [], out=out, quiet=quiet)

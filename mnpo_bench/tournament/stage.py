@@ -8,22 +8,19 @@ from the panel's cache.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pandas as pd
 
 from mnpo_bench.pipeline import Context, StageRun
-from mnpo_bench.policy.load import checkpoint_fingerprint, check_model_location
+from mnpo_bench.policy.load import checkpoint_fingerprint, policy_spec, read_policies
 from mnpo_bench.tournament.battles import judgments_to_battles, policy_pairs
 
 
 def entrants(ctx: Context) -> dict[str, str]:
     """{policy name: loadable location} of the policies that meet: policies.json filtered by
     tournament.policies, plus tournament.extra_policies."""
-    recorded = json.loads(ctx.store.path("policies.json").read_text())
-    policies = {name: _locate(ctx.store.root, path) for name, path in recorded.items()}
+    policies = read_policies(ctx.store.root)
     if ctx.config.tournament.policies == "final":
         last: dict[str, str] = {}
         for name in policies:
@@ -33,16 +30,9 @@ def entrants(ctx: Context) -> dict[str, str]:
                     last[method] = name
         policies = {n: p for n, p in policies.items() if "/iter" not in n or n in last.values()}
     for spec in ctx.config.tournament.extra_policies:
-        name, sep, location = spec.partition("=")
-        location = location if sep else spec
-        name = name if sep else Path(spec.rstrip("/")).name
-        policies[name] = check_model_location(location, where=f"tournament.extra_policies: {spec}")
+        name, location = policy_spec(spec, where=f"tournament.extra_policies: {spec}")
+        policies[name] = location
     return policies
-
-
-def _locate(root: Path, path: str) -> str:
-    candidate = root / path
-    return str(candidate) if not Path(path).is_absolute() and candidate.exists() else path
 
 
 def _iteration(name: str) -> int:

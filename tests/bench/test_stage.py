@@ -8,7 +8,8 @@ import pytest
 
 from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.evaluate import COLUMNS
-from mnpo_bench.bench.stage import bench_policies, bench_stage, read_policies
+from mnpo_bench.bench.stage import bench_policies, bench_stage
+from mnpo_bench.policy.load import read_policies
 from mnpo_bench.bench.taskset import load_tasks, task_dirs
 from mnpo_bench.config import RunConfig
 from mnpo_bench.errors import UserError
