@@ -67,7 +67,7 @@ class Context:
         run = StageRun(name, input_hash, self)
         outputs = fn(run)
         self.store.mark_done(name, input_hash, outputs, started)
-        run.parts().clear()
+        self.store.clear_parts(name)
         self.ran.append(name)
         return input_hash
 

@@ -207,7 +207,14 @@ class RunStore:
     # -- resume inside a stage ----------------------------------------------------------------------
     def parts(self, stage: str, input_hash: str) -> "Parts":
         """Chunk storage for `stage` with these inputs; chunks of other inputs are discarded."""
-        return Parts(self.root / ".parts" / stage.replace("/", "__"), input_hash)
+        return Parts(self._parts_dir(stage), input_hash)
+
+    def clear_parts(self, stage: str) -> None:
+        """Remove `stage`'s chunks (once the stage's own outputs are written)."""
+        shutil.rmtree(self._parts_dir(stage), ignore_errors=True)
+
+    def _parts_dir(self, stage: str) -> Path:
+        return self.root / ".parts" / stage.replace("/", "__")
 
 
 class Parts:
@@ -242,6 +249,3 @@ class Parts:
         frame = fn()
         self.put(key, frame)
         return frame
-
-    def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
