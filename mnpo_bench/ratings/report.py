@@ -87,6 +87,8 @@ def findings(board: Leaderboard) -> list[str]:
         out.append(f"Nash averaging (unchanged by copies of a model) puts {len(table) - len(outside)} model(s) in its "
                    f"support; the strongest outside it is {best.model} (skill {best.nash_skill:.2f} log-odds).")
     out += _reference_findings(board) + _annotator_findings(board)
+    if d.get("schedule"):
+        out.append(schedule_note(d["schedule"]))
     if d["imputed_pairs"]:
         out.append(f"{d['imputed_pairs']} pair(s) never met; the field win rate, Copeland score and equilibria use "
                    "Bradley-Terry predictions for them.")
@@ -127,3 +129,12 @@ def _annotator_findings(board: Leaderboard) -> list[str]:
             out.append(f"{a.annotator}: {a.failures:,} judgment(s) failed ({_pct(a.failure_rate)}); "
                        "they are left out, not counted as ties.")
     return out
+
+
+def schedule_note(schedule: dict) -> str:
+    """One sentence: which schedule chose the comparisons, the share of pairs it observed and its calls."""
+    budget = "no budget" if schedule["budget"] is None else f"a budget of {schedule['budget']:,} judge calls"
+    return (f"Schedule {schedule['schedule']} ({budget}; {schedule['calls']:,} calls in {schedule['rounds']} "
+            f"round(s), stopped: {schedule['stopped']}) observed {schedule['pairs_observed']} of "
+            f"{schedule['pairs_total']} pairs ({_pct(schedule['pairs_observed'] / max(schedule['pairs_total'], 1))}); "
+            "pairs never met are imputed from Bradley-Terry.")

@@ -18,10 +18,41 @@ def tournament(
     out: Annotated[Path, typer.Option("--out", help="run directory (created if needed)")] = Path("runs/tournament"),
     config: Annotated[Optional[Path], typer.Option("--config", help="run config YAML (prompts, panel, generation)")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config field: key.sub=value")] = None,
+    replay: Annotated[Optional[Path], typer.Option("--replay", help="complete battles file: replay the schedule "
+                                                   "against it instead of judging (writes DIR/battles.parquet and the leaderboard)")] = None,
+    schedule: Annotated[Optional[str], typer.Option("--schedule", help="round_robin | baseline | swiss | active (sets tournament.schedule)")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", help="most judge calls (sets tournament.budget)")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="go ahead even when the cost estimate exceeds panel.max_calls / panel.max_cost_usd")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Every policy answers the eval prompts; every pair is judged by the panel in both orders; ratings follow
     (against leaderboard.reference when it is entered, else against the first policy named)."""
     from mnpo_bench.runner import run_tournament
 
-    run_tournament(policies or [], config, set_ or [], out=out, quiet=quiet)
+    overrides = list(set_ or [])
+    if schedule is not None:
+        overrides.append(f"tournament.schedule={schedule}")
+    if budget is not None:
+        overrides.append(f"tournament.budget={budget}")
+    if yes:
+        overrides.append("panel.over_budget_ok=true")
+    if replay is not None:
+        _replay(replay, config, overrides, out)
+        return
+    run_tournament(policies or [], config, overrides, out=out, quiet=quiet)
+
+
+def _replay(full: Path, config: Optional[Path], overrides: list[str], out: Path) -> None:
+    """--replay: the schedule answered from a complete battles file, then the leaderboard files."""
+    from mnpo_bench.config import load_config
+    from mnpo_bench.ratings.report import schedule_note
+    from mnpo_bench.tournament.replay import replay_tournament
+
+    cfg = load_config(config, overrides)
+    t, board = cfg.tournament, cfg.leaderboard
+    reference = board.reference if "leaderboard.reference" in " ".join(overrides) else None
+    result = replay_tournament(full, out, schedule=t.schedule, budget=t.budget, seed=cfg.seed, reference=reference,
+                               bootstrap=board.bootstrap, soft=board.soft, lottery_width=t.lottery_width,
+                               stop_when_separated=t.stop_when_separated)
+    typer.echo(schedule_note(result.note()))
+    typer.echo(f"wrote {out}/battles.parquet and the leaderboard files (report.md has the findings)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from mnpo_bench.settings import Section
@@ -15,6 +17,16 @@ class TournamentConfig(Section):
     extra_policies: list[str] = Field(default_factory=list, description="more policies to enter: 'name=path_or_hub_id' or a path")
     max_prompts: int | None = Field(None, ge=1, description="judge at most this many eval prompts (None: all)")
     temperature: float | None = Field(None, ge=0, description="sampling temperature of the answers (None: generation.temperature)")
+    schedule: Literal["round_robin", "baseline", "swiss", "active"] = Field(
+        "round_robin", description="which comparisons are judged: round_robin (every pair, every prompt), baseline "
+        "(every policy vs leaderboard.reference only), swiss (nearest-rated pairs each round) or active (the "
+        "comparisons that shrink the ranking's and the maximal lottery's uncertainty most)")
+    budget: int | None = Field(None, description="most judge calls the schedule may make, cache hits included "
+                               "(None: no limit); a re-run with a larger budget continues, earlier calls from the cache")
+    lottery_width: float | None = Field(None, gt=0, le=1, description="active: also stop once every maximal-lottery "
+                                        "95% interval is narrower than this (None: no such rule)")
+    stop_when_separated: bool = Field(True, description="active: stop once every adjacent pair of the Bradley-Terry "
+                                      "ranking is separated at 95%")
 
 
 class LeaderboardConfig(Section):
