@@ -28,4 +28,9 @@ class PanelConfig(Section):
     cache: bool = Field(True, description="read and write the persistent judge cache (a re-run makes no judge calls)")
     cache_dir: str | None = Field(None, description="judge cache directory; null = <cache_dir()>/judgments")
     device: str = Field("auto", description="device of model judges (embedding, reward_model, lm_judge): auto, cpu, cuda")
+    max_calls: int | None = Field(None, ge=0, description="refuse (before any work) a stage whose estimated judge "
+                                  "calls, cache hits excluded, exceed this; None: no limit; --yes overrides")
+    max_cost_usd: float | None = Field(None, ge=0, description="refuse a stage whose estimated judge cost in US "
+                                       "dollars exceeds this (from personas' price_*); None: no limit; --yes overrides")
+    over_budget_ok: bool = Field(False, description="go ahead past max_calls / max_cost_usd (what --yes sets)")
     chunk_size: int = Field(256, ge=1, description="comparisons per backend call batch; the cache is written after each")

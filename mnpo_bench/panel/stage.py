@@ -20,7 +20,7 @@ from mnpo_bench.panel.personas import Panel, resolve_panel
 from mnpo_bench.store import json_safe, write_json, write_text
 
 OUTPUTS = ["judgments.parquet", "preferences.parquet", "panel_diagnostics.json", "panel_annotators.csv"]
-RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size"}  # do not change any verdict
+RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size", "max_calls", "max_cost_usd", "over_budget_ok"}  # do not change any verdict
 
 
 def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]:
@@ -55,6 +55,12 @@ def annotate_stage(ctx: Any) -> None:
         if per_prompt.empty or per_prompt.max() < 2:
             raise UserError("no prompt has two reference responses to compare", where="generation.n_samples",
                             fix="sample at least 2 responses per prompt, or set panel.enabled: false")
+        from mnpo_bench.panel.annotate import build_pairs
+        from mnpo_bench.panel.cost import check_budget, estimate
+
+        found = estimate(build_pairs(prompts, generations), panel, cfg, seed=ctx.config.seed)
+        ctx.progress.note(f"  {found.line()}")
+        check_budget(found, cfg, "annotate")
         judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=ctx.config.seed,
                                                              progress=ctx.progress)
         diagnostics, table = panel_diagnostics(judgments, pairs, panel.weights, panel.aggregation, stats.as_dict())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mnpo_bench.pipeline import Context, StageRun
@@ -26,9 +27,11 @@ def _run(run: StageRun) -> list[str]:
     store = ctx.store
     bench = store.read_table("bench") if store.has_table("bench") else None
     out = store.path("leaderboard")
+    schedule_file = store.path("tournament_schedule.json")
+    schedule = json.loads(schedule_file.read_text()) if schedule_file.exists() else None
     build_leaderboard(store.read_table("battles"), out, reference=config.reference, bootstrap=config.bootstrap,
                       seed=ctx.config.seed, bench=bench, soft=config.soft, source=str(store.path("battles.parquet")),
-                      reference_option="leaderboard.reference")
+                      reference_option="leaderboard.reference", schedule=schedule)
     published = Path(config.publish_dir) / ctx.config.name
     copy_leaderboard(out, published)
     ctx.progress.note(f"published the leaderboard to {published}/")

@@ -81,19 +81,36 @@ def tournament_stage(ctx: Context) -> None:
                               ignore_index=True)
         pairs = policy_pairs(eval_prompts(ctx), responses)
         ctx.progress.note(f"  {len(policies)} policies, {len(pairs)} pairs, both orders")
-        judgments = judge_pairs(pairs, config.panel, seed=config.seed, progress=ctx.progress)
-        battles = judgments_to_battles(judgments, responses)
+        plan_cost(pairs, config.tournament, config.panel, seed=config.seed, progress=ctx.progress)
+        schedule = None
+        if scheduled:
+            judgments, battles, result = judge_scheduled(pairs, responses, config.tournament, config.panel,
+                                                         seed=config.seed, reference=config.leaderboard.reference,
+                                                         progress=ctx.progress)
+            schedule = result.note()
+            ctx.progress.note(f"  {schedule_note(schedule)}")
+        else:
+            judgments = judge_pairs(pairs, config.panel, seed=config.seed, progress=ctx.progress)
+            battles = judgments_to_battles(judgments, responses)
+        write_json(ctx.store.path("tournament_schedule.json"), schedule)
         failed = int(battles["winner"].isna().sum())
         if failed:
             ctx.progress.note(f"  [yellow]{failed} judgment(s) failed[/yellow]: recorded as failures, not ties")
         outputs = [ctx.store.write_table("responses", responses).name,
                    ctx.store.write_table("tournament_judgments", judgments).name,
                    ctx.store.write_table("battles", battles).name]
-        return outputs
+        return outputs + ["tournament_schedule.json"]
 
     from mnpo_bench.panel.stage import panel_inputs
+    from mnpo_bench.ratings.report import schedule_note
+    from mnpo_bench.store import write_json
+    from mnpo_bench.tournament.live import judge_scheduled, plan_cost
 
-    ctx.stage("tournament", judge, inputs={**panel_inputs(config.panel), "seed": config.seed},
+    t = config.tournament
+    scheduled = t.schedule != "round_robin" or t.budget is not None
+    extra = {"schedule": t.model_dump(mode="json", include={"schedule", "budget", "lottery_width",
+                                                             "stop_when_separated"})} if scheduled else {}
+    ctx.stage("tournament", judge, inputs={**panel_inputs(config.panel), "seed": config.seed, **extra},
               after=("prompts", *answer_stages))
 
 
