@@ -28,14 +28,16 @@ ConfigArg = Annotated[Optional[Path], typer.Argument(help="run config YAML; omit
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config field: key.sub=value (repeatable)")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="run directory (default: <runs_dir>/<name>)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="go ahead when the judge cost estimate exceeds panel.max_calls / panel.max_cost_usd")]
 
 
 @app.command()
-def run(config: ConfigArg = None, set_: SetOpt = None, out: OutOpt = None, quiet: QuietOpt = False) -> None:
+def run(config: ConfigArg = None, set_: SetOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
+        yes: YesOpt = False) -> None:
     """Run every stage (prompts, policy, generate, annotate, train, tournament, bench, leaderboard)."""
     from mnpo_bench.runner import run_pipeline
 
-    run_pipeline(config, set_ or [], out=out, quiet=quiet)
+    run_pipeline(config, [*(set_ or []), *(["panel.over_budget_ok=true"] if yes else [])], out=out, quiet=quiet)
 
 
 @app.command()

@@ -101,9 +101,10 @@ def annotate(
     run_dir: Annotated[Path, typer.Argument(help="run directory holding prompts.parquet and generations.parquet")],
     set_: SetOpt = None,
     quiet: QuietOpt = False,
+    yes: Annotated[bool, typer.Option("--yes", help="go ahead when the judge cost estimate exceeds panel.max_calls / panel.max_cost_usd")] = False,
 ) -> None:
     """(Re-)annotate a run's reference samples with the panel; e.g. --set panel.preset=cyclic."""
     from mnpo_bench.panel.stage import annotate_run
 
-    for line in annotate_run(run_dir, set_ or [], quiet=quiet):
+    for line in annotate_run(run_dir, [*(set_ or []), *(["panel.over_budget_ok=true"] if yes else [])], quiet=quiet):
         typer.echo(line)

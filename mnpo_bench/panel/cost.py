@@ -24,17 +24,20 @@ CHARS_PER_TOKEN = 4.0  # rough English average, the usual rule of thumb for GPT 
 
 @dataclass
 class Estimate:
-    """Judge calls to make (cache hits excluded), calls served from the cache, tokens and US dollars."""
+    """Judge calls to make (cache hits excluded), verdicts served from the cache, comparisons identical to
+    another one (judged once), tokens and US dollars."""
 
     calls: int
     cached: int
+    repeats: int
     tokens_in: int
     tokens_out: int
     cost_usd: float
 
     def line(self) -> str:
         """One line for the console: 'cost estimate: ...'."""
-        return (f"cost estimate: {self.calls:,} judge calls ({self.cached:,} more from the cache), "
+        return (f"cost estimate: {self.calls:,} judge calls ({self.cached:,} more from the cache, {self.repeats:,} "
+                f"repeat an identical comparison), "
                 f"~{self.tokens_in + self.tokens_out:,} tokens, ~${self.cost_usd:.4f}")
 
 
@@ -55,7 +58,7 @@ def estimate(pairs: pd.DataFrame, panel: Panel, cfg: PanelConfig, *, seed: int) 
     if panel.quality is not None and panel.shared_quality > 0:
         assigned.setdefault(panel.quality.name, list(range(len(tasks))))
         members.append((panel.quality, 0.0))
-    total = Estimate(0, 0, 0, 0, 0.0)
+    total = Estimate(0, 0, 0, 0, 0, 0.0)
     for persona, _ in {p.name: (p, w) for p, w in members}.values():
         indices = assigned.get(persona.name, [])
         keys = {cache_key(persona.hash, tasks[i].comparison): i for i in indices}
@@ -65,7 +68,8 @@ def estimate(pairs: pd.DataFrame, panel: Panel, cfg: PanelConfig, *, seed: int) 
         finally:
             cache.close()
         todo = [i for key, i in keys.items() if key not in found]
-        total.cached += len(indices) - len(todo)
+        total.repeats += len(indices) - len(keys)
+        total.cached += len(keys) - len(todo)
         total.calls += len(todo)
         params = persona.params
         if persona.backend != "openai":

@@ -22,14 +22,17 @@ from mnpo_bench.tournament.schedule import ScheduleResult, check_schedule, run_s
 def plan_cost(pairs: pd.DataFrame, tournament: TournamentConfig, panel_cfg: PanelConfig, *, seed: int,
               progress: Progress) -> Estimate:
     """The cost estimate of the tournament's judging, printed and checked against the panel's limits (a
-    UserError before any call when over them). Under a budget it is the budget's share of the full estimate."""
+    UserError before any call when over them). Under a budget the calls are capped at the budget (an upper
+    bound: comparisons repeated or already cached cost nothing) and tokens and dollars scale with them."""
     panel = resolve_panel(panel_cfg)
     per = calls_per_comparison(panel, panel_cfg)
     check_schedule(tournament.schedule, tournament.budget, per)
     found = estimate(pairs, panel, panel_cfg, seed=seed)
-    if tournament.budget is not None and found.calls + found.cached > tournament.budget:
-        share = tournament.budget / (found.calls + found.cached)
-        found = Estimate(min(found.calls, tournament.budget), found.cached, int(found.tokens_in * share),
+    asked = found.calls + found.cached + found.repeats
+    if tournament.budget is not None and asked > tournament.budget:
+        calls = min(found.calls, tournament.budget)
+        share = calls / max(found.calls, 1)
+        found = Estimate(calls, found.cached, found.repeats, int(found.tokens_in * share),
                          int(found.tokens_out * share), found.cost_usd * share)
         progress.note(f"  {found.line()} (at most: tournament.budget {tournament.budget:,}, "
                       f"schedule {tournament.schedule})")
