@@ -1,9 +1,10 @@
 """The `annotate` stage: the panel judges every pair among each train prompt's reference samples.
 
 Reads `prompts` (split "train") and `generations` (policy "reference"); writes judgments.parquet,
-preferences.parquet, panel_diagnostics.json and panel_annotators.csv. Its input hash covers the panel
-config, every seated persona's content hash and the seed; inside the stage, resuming is the persistent
-judge cache's job (a killed stage re-run makes no calls for what it had already judged).
+preferences.parquet (plain text), preferences_conversational.parquet (TRL's chat-message form),
+panel_diagnostics.json and panel_annotators.csv. Its input hash covers the panel config, every seated
+persona's content hash and the seed; inside the stage, resuming is the persistent judge cache's job
+(a killed stage re-run makes no calls for what it had already judged).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.annotate import annotate_with_stats
+from mnpo_bench.panel.conversational import TABLE as CONVERSATIONAL, conversational_preferences
 from mnpo_bench.panel.diagnostics import panel_diagnostics
 from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, resolve_panel
 from mnpo_bench.store import json_safe, write_json, write_text
 
-OUTPUTS = ["judgments.parquet", "preferences.parquet", "panel_diagnostics.json", "panel_annotators.csv"]
+OUTPUTS = ["judgments.parquet", "preferences.parquet", "preferences_conversational.parquet",
+           "panel_diagnostics.json", "panel_annotators.csv"]
 RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size", "max_calls", "max_cost_usd", "over_budget_ok"}  # do not change any verdict
 
 
@@ -70,6 +73,7 @@ def annotate_stage(ctx: Any) -> None:
         diagnostics["counts"]["preferences"] = len(prefs)
         store.write_table("judgments", judgments)
         store.write_table("preferences", prefs)
+        store.write_table(CONVERSATIONAL, conversational_preferences(prefs))
         write_json(store.path("panel_diagnostics.json"), json_safe(diagnostics))
         write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
         counts = diagnostics["counts"]

@@ -56,6 +56,9 @@ def test_stage_writes_tables_and_diagnostics(run_dir: Path, rule_panel: Path):
     assert len(judgments) == 3 * 2 * 6 * 6 >= 3 * 2 * n_pairs
     assert list(prefs.columns) == PREFERENCE_COLUMNS and len(prefs) > 0
     assert (prefs["prob"] > 0.5).all() and (prefs["chosen"] != prefs["rejected"]).all()
+    chat = pd.read_parquet(run_dir / "preferences_conversational.parquet")  # TRL's conversational form
+    assert [dict(m) for m in chat["prompt"].iloc[0]] == [{"role": "user", "content": prefs["prompt"].iloc[0]}]
+    assert [dict(m) for m in chat["chosen"].iloc[0]] == [{"role": "assistant", "content": prefs["chosen"].iloc[0]}]
     diagnostics = json.loads((run_dir / "panel_diagnostics.json").read_text(), parse_constant=_reject)
     assert diagnostics["counts"]["judgments"] == len(judgments) and diagnostics["counts"]["preferences"] == len(prefs)
     assert diagnostics["panel"]["weights"] == {"correctness": 1.0, "concise": 1.0, "sloppy-grader": 2.0}
