@@ -121,35 +121,51 @@ def _response(value: Any, where: str) -> str:
 
 
 def best_vs_worst(pairs: pd.DataFrame) -> pd.DataFrame:
-    """One pair per prompt: its best response against its worst, ranked by mean win probability over the
-    prompt's labelled pairs (chosen scores `prob`, rejected `1 - prob`), as in iterative DPO/INPO/SPPO.
+    """One pair per prompt, as in iterative DPO/INPO/SPPO: its best response against its worst, ranked by
+    mean win probability over the prompt's labelled pairs (chosen scores `prob`, rejected `1 - prob`), but
+    never against the panel's direct verdict.
 
-    Responses are identified by `chosen_id`/`rejected_id` when present, else by their text. A prompt
-    whose best and worst were never compared directly keeps the pair (best, worst) with prob = the
-    difference of their mean scores mapped to [0.5, 1]. Rows keep every column of `pairs`.
+    The pair is always one the panel decided, in the panel's orientation (a row with prob < 0.5 counts
+    reversed; prob = 0.5 is undecided): among those, the one whose winner and loser differ most in mean
+    score. That is (best, worst) when the panel judged best over worst directly. In a cycle (A > B > C > A,
+    best A, worst C, but C > A directly) it is another decided pair, never (A, C). A prompt with no decided
+    pair is skipped. Responses are identified by `chosen_id`/`rejected_id` when present, else by text.
+    Rows keep every column of `pairs`; `attrs` of the result count "prompts", "skipped_prompts" (no decided
+    pair) and "not_best_vs_worst" (prompts whose best-vs-worst pair contradicted or missed the panel).
     """
     has_ids = {"chosen_id", "rejected_id"} <= set(pairs.columns)
-    rows = []
-    for _, group in pairs.groupby("prompt_id", sort=False):
-        ids_c = group["chosen_id"] if has_ids else group["chosen"]
-        ids_r = group["rejected_id"] if has_ids else group["rejected"]
+    rows, skipped, redirected = [], 0, 0
+    groups = pairs.groupby("prompt_id", sort=False)
+    for _, group in groups:
+        ids_c = list(group["chosen_id"] if has_ids else group["chosen"])
+        ids_r = list(group["rejected_id"] if has_ids else group["rejected"])
+        probs = [float(p) for p in group["prob"]]
         scores: dict[str, list[float]] = {}
-        for c, r, prob in zip(ids_c, ids_r, group["prob"]):
-            scores.setdefault(c, []).append(float(prob))
-            scores.setdefault(r, []).append(1.0 - float(prob))
+        for c, r, prob in zip(ids_c, ids_r, probs):
+            scores.setdefault(c, []).append(prob)
+            scores.setdefault(r, []).append(1.0 - prob)
         mean = {k: sum(v) / len(v) for k, v in scores.items()}
-        best, worst = max(mean, key=mean.get), min(mean, key=mean.get)
-        direct = group[(ids_c == best) & (ids_r == worst)]
-        if len(direct):
-            rows.append(direct.iloc[0].to_dict())
+        decided = []  # (score gap, position, reversed?) of each decided row, in the panel's orientation
+        for i, (c, r, prob) in enumerate(zip(ids_c, ids_r, probs)):
+            if prob != 0.5:
+                win, lose = (c, r) if prob > 0.5 else (r, c)
+                decided.append((mean[win] - mean[lose], -i, prob < 0.5))
+        if not decided:
+            skipped += 1
             continue
-        text = {**dict(zip(ids_c, group["chosen"])), **dict(zip(ids_r, group["rejected"]))}
-        row = group.iloc[0].to_dict()
-        row.update(chosen=text[best], rejected=text[worst], prob=0.5 + (mean[best] - mean[worst]) / 2)
-        if has_ids:
-            row.update(chosen_id=best, rejected_id=worst)
+        gap, neg_i, flip = max(decided)
+        row = group.iloc[-neg_i].to_dict()
+        if flip:
+            row.update(chosen=row["rejected"], rejected=row["chosen"], prob=1.0 - row["prob"])
+            if has_ids:
+                row.update(chosen_id=row["rejected_id"], rejected_id=row["chosen_id"])
+        best, worst = max(mean, key=mean.get), min(mean, key=mean.get)
+        picked = (row["chosen_id"], row["rejected_id"]) if has_ids else (row["chosen"], row["rejected"])
+        redirected += picked != (best, worst)
         rows.append(row)
-    return pd.DataFrame(rows, columns=pairs.columns).reset_index(drop=True)
+    out = pd.DataFrame(rows, columns=pairs.columns).reset_index(drop=True)
+    out.attrs.update(prompts=groups.ngroups, skipped_prompts=skipped, not_best_vs_worst=redirected)
+    return out
 
 
 SELECTIONS = {"all": lambda pairs: pairs.reset_index(drop=True), "best_vs_worst": best_vs_worst}

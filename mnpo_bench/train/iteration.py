@@ -79,6 +79,11 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             scored = read_table(scored_path)
         else:
             selected = select_pairs(it.recipe, rows)
+            if selected.attrs.get("not_best_vs_worst") or selected.attrs.get("skipped_prompts"):
+                progress.note(f"  {name}: best_vs_worst kept another decided pair on "
+                              f"{selected.attrs['not_best_vs_worst']} prompt(s) (the panel judged against "
+                              f"best-vs-worst, or never decided it) and skipped {selected.attrs['skipped_prompts']}"
+                              f" of {selected.attrs['prompts']} with no decided pair")
             if selected.empty:
                 progress.note(f"  [yellow]{name}: no preference pairs (all ties or below min_prob); "
                               f"the policy is kept unchanged[/yellow]")
@@ -105,7 +110,10 @@ def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return rows
     rows = SELECTIONS[recipe.pairs](rows)
-    return rows[rows["prob"] >= recipe.min_prob].reset_index(drop=True)
+    counts = dict(rows.attrs)
+    kept = rows[rows["prob"] >= recipe.min_prob].reset_index(drop=True)
+    kept.attrs = counts  # best_vs_worst's prompt counts, for the note the caller prints
+    return kept
 
 
 def keep_policy(start: str, out: Path) -> None:

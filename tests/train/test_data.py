@@ -56,3 +56,35 @@ def test_best_vs_worst_ranks_by_mean_win_probability():
     })
     picked = best_vs_worst(pairs)
     assert picked[["chosen_id", "rejected_id", "prob"]].values.tolist() == [["a", "b", 0.9]]
+
+
+def test_best_vs_worst_never_contradicts_the_panel_in_a_cycle():
+    """A cycle A > B (0.9), B > C (0.9), C > A (0.6). Mean scores: A = (0.9 + 0.4)/2 = 0.65,
+    B = (0.1 + 0.9)/2 = 0.5, C = (0.1 + 0.6)/2 = 0.35, so best A and worst C, but the panel judged C > A.
+    The old selection trained A over C. Decided pairs and their mean-score gaps in the panel's orientation:
+    (A, B) 0.15, (B, C) 0.15, (C, A) -0.3; the first of the largest, (A, B) at its own 0.9, is kept."""
+    pairs = pd.DataFrame({
+        "prompt_id": ["p"] * 3, "prompt": ["q"] * 3,
+        "chosen": ["A", "B", "C"], "rejected": ["B", "C", "A"], "prob": [0.9, 0.9, 0.6],
+        "chosen_id": ["a", "b", "c"], "rejected_id": ["b", "c", "a"],
+    })
+    picked = best_vs_worst(pairs)
+    assert picked[["chosen_id", "rejected_id", "prob"]].values.tolist() == [["a", "b", 0.9]]
+    assert picked.attrs == {"prompts": 1, "skipped_prompts": 0, "not_best_vs_worst": 1}
+    # the same verdict C > A given as a row (a, c) with prob 0.4 is read reversed, never trained as a > c
+    as_row = pairs.copy()
+    as_row.loc[2, ["chosen", "rejected", "prob", "chosen_id", "rejected_id"]] = ["A", "C", 0.4, "a", "c"]
+    picked = best_vs_worst(as_row)
+    assert ("a", "c") not in set(zip(picked["chosen_id"], picked["rejected_id"]))
+    assert len(picked) == 1 and picked["prob"].iloc[0] > 0.5
+
+
+def test_best_vs_worst_skips_and_counts_a_prompt_with_no_decided_pair():
+    pairs = pd.DataFrame({
+        "prompt_id": ["p", "p", "q"], "prompt": ["p", "p", "q"],
+        "chosen": ["A", "A", "X"], "rejected": ["B", "C", "Y"], "prob": [0.5, 0.5, 0.7],
+        "chosen_id": ["a", "a", "x"], "rejected_id": ["b", "c", "y"],
+    })
+    picked = best_vs_worst(pairs)
+    assert picked["prompt_id"].tolist() == ["q"]
+    assert picked.attrs == {"prompts": 2, "skipped_prompts": 1, "not_best_vs_worst": 0}
