@@ -5,7 +5,8 @@
   won by the longer one), tie rate, mean latency (s), cost (USD), and this run's calls and cache hits;
 - pairwise Cohen's kappa (sklearn) and raw agreement between personas over the comparisons both labelled;
 - Krippendorff's alpha (krippendorff package, nominal labels a/b/tie) for the whole panel;
-- the share of cyclic triads among each prompt's responses, for the panel and for each persona.
+- the share of cyclic triads among each prompt's responses, for the panel and for each persona;
+- the panel's non-transitivity (panel.cycles): cyclic triad share, Hodge curl share, mixed maximal lotteries.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mnpo_bench.panel.aggregate import COMPARISON_KEYS, pair_probs
+from mnpo_bench.panel.cycles import non_transitivity
 
 LABEL_CODE = {"a": 0, "b": 1, "tie": 2}
 TABLE_COLUMNS = ["persona", "judgments", "failed", "failure_rate", "first_position_rate", "longer_rate", "tie_rate",
@@ -113,7 +115,8 @@ def panel_diagnostics(judgments: pd.DataFrame, pairs: pd.DataFrame, weights: dic
                       stats: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """(diagnostics dict for panel_diagnostics.json, per-persona table for panel_annotators.csv)."""
     table = persona_table(judgments, pairs, stats)
-    panel_share, panel_triads = cyclic_triad_share(pair_probs(judgments, weights, aggregation))
+    panel_pairs = pair_probs(judgments, weights, aggregation)
+    panel_share, panel_triads = cyclic_triad_share(panel_pairs)
     per_persona = {}
     for persona, group in judgments.groupby("persona", sort=True):
         share, _n = cyclic_triad_share(pair_probs(group, {persona: 1.0}, "mean"))
@@ -126,6 +129,8 @@ def panel_diagnostics(judgments: pd.DataFrame, pairs: pd.DataFrame, weights: dic
         "personas": table.to_dict(orient="records"),
         **agreement(judgments),
         "cyclic_triads": {"panel": panel_share, "panel_triads": panel_triads, "per_persona": per_persona},
+        "non_transitivity": {"cyclic_triad_share": panel_share, "decided_triads": panel_triads,
+                             **non_transitivity(panel_pairs)},
         "calls": stats or {},
     }
     return diagnostics, table

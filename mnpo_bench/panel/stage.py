@@ -82,6 +82,7 @@ def annotate_stage(ctx: Any) -> None:
         ctx.progress.note(f"  annotate: {counts['judgments']} judgments ({counts['failed']} failed, "
                           f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
                           f"{calls} judge calls, {hits} from cache")
+        ctx.progress.note(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
         return list(OUTPUTS)
 
     inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
@@ -119,4 +120,13 @@ def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) ->
         lines.append(f"  {c['judgments']} judgments, {c['failed']} failed, {c['preferences']} preferences; "
                      f"Krippendorff's alpha {diagnostics['krippendorff_alpha']}, "
                      f"cyclic triads {diagnostics['cyclic_triads']['panel']}")
+        lines.append(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
     return lines
+
+
+def non_transitivity_line(d: dict) -> str:
+    """One line of the panel's non-transitivity measures (panel.cycles), shares as percentages."""
+    pct = lambda x: "n/a" if x is None else f"{100 * x:.1f}%"  # noqa: E731
+    return (f"{pct(d['cyclic_triad_share'])} cyclic triads of {d['decided_triads']} decided, Hodge curl share "
+            f"{pct(d['curl_share'])}, mixed maximal lottery on {pct(d['mixed_lottery_share'])} of "
+            f"{d['lottery_prompts']} prompts")
