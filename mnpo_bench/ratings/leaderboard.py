@@ -19,6 +19,7 @@ import pandas as pd
 from mnpo_bench.errors import UserError
 from mnpo_bench.ratings.battles import check_battles, read_battles_file
 from mnpo_bench.ratings.compute import Leaderboard, rate
+from mnpo_bench.ratings.noise import keep_unchanged
 from mnpo_bench.ratings.report import render_report
 from mnpo_bench.store import json_safe
 
@@ -110,8 +111,13 @@ def write_files(out_dir: Path, files: dict[str, str]) -> None:
 
 
 def copy_leaderboard(src: Path, dest: Path) -> None:
-    """Publish the leaderboard files of `src` into `dest` (same all-then-rename writing)."""
-    write_files(dest, {name: (src / name).read_text() for name in OUTPUTS if (src / name).exists()})
+    """Publish the leaderboard files of `src` into `dest` (same all-then-rename writing). A published file
+    whose text differs from the new one only by float noise is left as it is (tracked files stay clean)."""
+    fresh = {name: (src / name).read_text() for name in OUTPUTS if (src / name).exists()}
+    existing = {name: (dest / name).read_text() if (dest / name).is_file() else None for name in fresh}
+    changed = keep_unchanged(existing, fresh)
+    if changed:
+        write_files(dest, changed)
 
 
 @contextlib.contextmanager
