@@ -95,7 +95,8 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             on_gpu = pick_device(it.device).type == "cuda"
             scored = add_logps(selected, it.reference, opponents, max_length=it.recipe.max_length,
                                batch_size=it.recipe.precompute_batch_size, device=it.device,
-                               precision=resolve_precision(it.recipe, on_gpu), progress=progress)
+                               precision=resolve_precision(it.recipe, on_gpu), tiles=it.recipe.logprob_tiles,
+                               progress=progress)
             write_table(scored_path, scored)
         write_table(data_path(it.root, player, it.t), scored)
         progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")

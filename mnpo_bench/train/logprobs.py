@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from mnpo_bench.policy.chat import encode_dialogue
+from mnpo_bench.train.chunked import LogProbTiles, gathered, head_of, token_logps
 
 
 @dataclass
@@ -54,45 +54,43 @@ def collate_sequences(pairs: list[EncodedPair], pad_id: int) -> dict[str, Tensor
 
 
 def sequence_logps(
-    model: Any, input_ids: Tensor, attention_mask: Tensor, response_mask: Tensor, *, head_only_on_response: bool = True
+    model: Any, input_ids: Tensor, attention_mask: Tensor, response_mask: Tensor, *,
+    tiles: LogProbTiles | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(log-probs (N,), response lengths (N,)): the summed log-probability in nats of each sequence's
     response tokens under `model`, and how many tokens were summed. Shapes in: (N, T).
 
-    With `head_only_on_response` the output projection runs only on the positions that predict a
-    response token (saving the vocab-sized matmul on prompt and padding positions); set it False for models
-    whose logits are post-processed in their forward (soft-capping, scaling) or that are sharded
-    (FSDP, ZeRO-3), where the submodules cannot be called on their own.
+    The model (plain, or wrapped by DDP/DeepSpeed/FSDP: it is called through its wrapper) returns its last
+    hidden states with the logits of one position only (`logits_to_keep=1`); the output projection and the
+    log-softmax then run on the M positions that predict a response token only, in tiles (`chunked.py`),
+    so neither the (N, T, V) nor the (M, V) logits block is ever held.
     """
+    tiles = tiles or LogProbTiles()
     targets = input_ids[:, 1:]  # (N, T-1): token t+1 is predicted at position t
     scored = response_mask[:, 1:]  # (N, T-1)
-    if head_only_on_response and _splittable(model):
-        hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)[0]  # (N, T, H)
-        logits = model.get_output_embeddings()(hidden[:, :-1][scored])  # (M, V), M = scored tokens
-    else:
+    head = head_of(model)
+    if head is None:  # no plain linear head: the model's own logits (memory grows with N x T x V)
         logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # (N, T, V)
-        logits = logits[:, :-1][scored]  # (M, V)
-    token_logps = -F.cross_entropy(logits.float(), targets[scored], reduction="none")  # (M,)
+        token_logps_ = torch.log_softmax(logits[:, :-1][scored].float(), -1).gather(
+            -1, targets[scored][:, None])[:, 0]  # (M,)
+    else:
+        out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=True,
+                    logits_to_keep=1)
+        hidden = out.hidden_states[-1][:, :-1][scored]  # (M, H): the final (normed) hidden states
+        weight, bias, softcap, scale = head
+        with gathered(weight, bias):
+            token_logps_ = token_logps(hidden.to(weight.device), weight, bias, targets[scored], tiles,
+                                       softcap=softcap, logit_scale=scale)  # (M,)
     rows = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(scored)[scored]  # (M,)
-    sums = torch.zeros(input_ids.shape[0], dtype=token_logps.dtype, device=input_ids.device)
-    sums = sums.index_add(0, rows, token_logps)  # (N,)
+    sums = torch.zeros(input_ids.shape[0], dtype=token_logps_.dtype, device=input_ids.device)
+    sums = sums.index_add(0, rows, token_logps_)  # (N,)
     return sums, scored.sum(dim=1)
-
-
-def _splittable(model: Any) -> bool:
-    """True when logits are exactly lm_head(base_model(...)) so the head can run on a subset of positions."""
-    config = getattr(model, "config", None)
-    post_processed = any(getattr(config, key, None) for key in ("final_logit_softcapping", "logit_scale"))
-    return (
-        not post_processed
-        and getattr(model, "base_model", model) is not model
-        and model.get_output_embeddings() is not None
-    )
 
 
 @torch.no_grad()
 def precompute_logps(
-    model: Any, tokenizer: Any, pairs: list[EncodedPair], batch_size: int, device: torch.device | str
+    model: Any, tokenizer: Any, pairs: list[EncodedPair], batch_size: int, device: torch.device | str,
+    tiles: LogProbTiles | None = None,
 ) -> dict[str, list[float] | list[int]]:
     """Summed response log-probs (nats) of every pair under a frozen `model`, in input order:
     {"chosen_logp", "rejected_logp", "chosen_tokens", "rejected_tokens"}, one entry per pair."""
@@ -103,7 +101,7 @@ def precompute_logps(
     for start in range(0, len(order), batch_size):
         idx = order[start: start + batch_size]
         batch = {k: v.to(device) for k, v in collate_sequences([pairs[i] for i in idx], tokenizer.pad_token_id).items()}
-        logps, lengths = sequence_logps(model, **batch)  # (2b,)
+        logps, lengths = sequence_logps(model, **batch, tiles=tiles)  # (2b,)
         b = len(idx)
         for j, i in enumerate(idx):
             out["chosen_logp"][i] = float(logps[j])

@@ -87,10 +87,6 @@ class PreferenceRecipe:
         scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(optim.warmup_ratio * total),
                                   num_training_steps=total)
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
-        from accelerate.utils import DistributedType
-
-        sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
-        self.head_only_on_response = not sharded
         self.metrics = MetricsLog(job.metrics_path, method=job.method, player=job.player, iteration=job.iteration)
         self.step, self.epoch, self.batches_done = 0, 0, 0
         self._resume()
@@ -153,7 +149,7 @@ class PreferenceRecipe:
         """Mean loss over the valid pairs of one micro-batch, and its statistics."""
         with self.accelerator.autocast():
             logps, lengths = sequence_logps(self.model, batch["input_ids"], batch["attention_mask"],
-                                            batch["response_mask"], head_only_on_response=self.head_only_on_response)
+                                            batch["response_mask"], tiles=self.recipe.logprob_tiles)
         b = batch["prob"].shape[0]
         ref, opp = batch["ref"], batch["opp"]  # (B, 2), (B, 2, n)
         valid = (batch["nonempty"] & torch.isfinite(ref).all(1) & torch.isfinite(opp).flatten(1).all(1)

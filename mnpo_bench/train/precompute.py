@@ -16,11 +16,12 @@ import pandas as pd
 import torch
 
 from mnpo_bench.progress import Progress
+from mnpo_bench.train.chunked import LogProbTiles
 from mnpo_bench.train.logprobs import encode_pair, precompute_logps
 
 
 def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch_size: int,
-                device: str = "auto", precision: str = "no") -> dict[str, list]:
+                device: str = "auto", precision: str = "no", tiles: LogProbTiles | None = None) -> dict[str, list]:
     """Summed log-probs and lengths of every pair's chosen and rejected response under one frozen policy
     (see `logprobs.precompute_logps` for the keys), with fp32 weights under the same autocast as training
     (`precision` "bf16"/"fp16" on GPU, "no" otherwise)."""
@@ -31,7 +32,7 @@ def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = torch.autocast(model.device.type, dtype=dtype) if dtype and model.device.type == "cuda" else nullcontext()
     with autocast:
-        scores = precompute_logps(model, tokenizer, encoded, batch_size, model.device)
+        scores = precompute_logps(model, tokenizer, encoded, batch_size, model.device, tiles)
     del model
     return scores
 
@@ -45,6 +46,7 @@ def add_logps(
     batch_size: int = 32,
     device: str = "auto",
     precision: str = "no",
+    tiles: LogProbTiles | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """`pairs` with the reference's and each opponent's log-probs added (columns in the module docstring).
@@ -53,7 +55,7 @@ def add_logps(
     cache: dict[str, dict[str, list]] = {}
     for path in progress.track(list(dict.fromkeys([reference, *opponents])), "score pairs (ref + opponents)"):
         cache[path] = score_pairs(path, pairs, max_length=max_length, batch_size=batch_size, device=device,
-                                  precision=precision)
+                                  precision=precision, tiles=tiles)
     out = pairs.reset_index(drop=True).copy()
     ref = cache[reference]
     out["ref_chosen_logp"], out["ref_rejected_logp"] = ref["chosen_logp"], ref["rejected_logp"]

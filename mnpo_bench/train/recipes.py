@@ -16,6 +16,7 @@ from mnpo_bench import settings
 from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.paths import builtin_dir
 from mnpo_bench.settings import Section
+from mnpo_bench.train.chunked import LogProbTiles
 
 PROFILES = ("tiny", "paper")
 
@@ -80,6 +81,8 @@ class Recipe(Section):
                             "rejected) is below this: near-ties carry more label noise than signal")
     max_length: int = Field(256, ge=8, description="tokens of prompt + response (prompt keeps at most half)")
     precompute_batch_size: int = Field(32, ge=1, description="pairs per batch when precomputing log-probs")
+    logprob_tiles: LogProbTiles = Field(default_factory=LogProbTiles, description="tile sizes of the chunked "
+                                        "log-probs (training and precompute); bound the logits memory")
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N optimiser steps (0: never)")
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 on GPU, none on CPU")
     gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", description="auto: on for GPU, off on CPU")

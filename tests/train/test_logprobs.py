@@ -24,8 +24,6 @@ def test_sequence_logps_match_a_manual_sum_over_response_tokens(small_policy):
     assert batch["input_ids"].shape[0] == 4  # chosen of both pairs, then rejected of both: one forward pass
     with torch.no_grad():
         fast, lengths = sequence_logps(model, **batch)
-        full, _ = sequence_logps(model, **batch, head_only_on_response=False)
-    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-4)
     for row, (prompt, response) in enumerate([("What is 3 + 4?", "7"), ("List three fruits.", "apple, pear, plum"),
                                               ("What is 3 + 4?", "The answer is 9."), ("List three fruits.", "no")]):
         expected, n = _manual_logp(model, tok, prompt, response)

@@ -85,7 +85,8 @@ def test_empty_responses_and_nan_logps_are_skipped_and_counted(tmp_path, small_p
 
 
 def test_a_nan_policy_forward_skips_the_step_not_the_weights(tmp_path, small_policy, scored, monkeypatch):
-    """Fault injection: the policy's logits turn NaN for one micro-batch; that step is dropped whole."""
+    """Fault injection: the policy's final hidden states (hence its logits) turn NaN for one micro-batch;
+    that step is dropped whole."""
     from mnpo_bench.train import loop
 
     real = loop.sequence_logps
@@ -94,8 +95,8 @@ def test_a_nan_policy_forward_skips_the_step_not_the_weights(tmp_path, small_pol
     def poisoned(model, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
-            head = model.get_output_embeddings()
-            hook = head.register_forward_hook(lambda m, i, out: out * float("nan"))
+            norm = model.base_model.norm  # the last layer before the head
+            hook = norm.register_forward_hook(lambda m, i, out: out * float("nan"))
             try:
                 return real(model, *args, **kwargs)
             finally:
