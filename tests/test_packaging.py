@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import site
 import subprocess
 import sys
 import zipfile
@@ -11,6 +13,29 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the checkout must not shadow the wheel
+
+
+def _outer_site_packages() -> list[str]:
+    """The site-packages folders this interpreter imports from (an outer venv's included, the checkout not)."""
+    dirs = site.getsitepackages() + [site.getusersitepackages()]
+    return [d for d in dict.fromkeys(dirs) if Path(d).is_dir() and Path(d).resolve() != ROOT]
+
+
+def _venv_seeing_our_packages(venv: Path) -> Path:
+    """A fresh venv at `venv` whose python also imports this interpreter's installed packages; returns its python.
+
+    `venv --system-site-packages` sees only the base interpreter's packages, not those of an outer venv (the
+    README's set-up), so the dependencies are reached through a .pth file listing our site-packages folders
+    instead. Paths in a .pth are appended after the venv's own site-packages, so the wheel installed there
+    wins over the checkout's editable install, whose import hook (a .pth of the outer folder) is not run.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True, env=ENV).stdout.strip()
+    (Path(purelib) / "outer_site_packages.pth").write_text("\n".join(_outer_site_packages()) + "\n")
+    return python
 
 
 def test_wheel_ships_data_folders_and_runs_outside_the_checkout(tmp_path):
@@ -24,20 +49,20 @@ def test_wheel_ships_data_folders_and_runs_outside_the_checkout(tmp_path):
         assert in_checkout and in_checkout <= shipped, in_checkout - shipped
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True)
+    python = _venv_seeing_our_packages(venv)
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True,
+                   env=ENV)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
     def cli(*args: str) -> str:
         result = subprocess.run([str(venv / "bin" / "mnpo-bench"), *args], cwd=elsewhere, capture_output=True,
-                                text=True, timeout=300)
+                                text=True, timeout=300, env=ENV)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     where = subprocess.run([str(python), "-c", "import mnpo_bench.paths as p; print(p.builtin_dir('annotators'))"],
-                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
+                           cwd=elsewhere, capture_output=True, text=True, check=True, env=ENV).stdout.strip()
     assert where.startswith(str(venv)) and "_builtin" in where
     assert "correctness" in cli("ls", "personas")
     assert "mnpo" in cli("ls", "recipes")
