@@ -22,7 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from mnpo_bench.config import GenerationConfig, PromptsConfig, TinyModelConfig  # noqa: E402
+from mnpo_bench.generation.config import GenerationConfig  # noqa: E402
+from mnpo_bench.policy.config import TinyModelConfig  # noqa: E402
+from mnpo_bench.prompts.config import PromptsConfig  # noqa: E402
 from mnpo_bench.generation import generate  # noqa: E402
 from mnpo_bench.policy.chat import render_prompt  # noqa: E402
 from mnpo_bench.policy.load import load_policy  # noqa: E402

@@ -43,7 +43,7 @@ def run(config: ConfigArg = None, set_: SetOpt = None, out: OutOpt = None, quiet
 @app.command()
 def validate(config: ConfigArg = None, set_: SetOpt = None) -> None:
     """Check a config and every persona, panel and recipe it names, without running anything."""
-    from mnpo_bench.runner import validate_config
+    from mnpo_bench.validate import validate_config
 
     for line in validate_config(config, set_ or []):
         typer.echo(line)
@@ -77,7 +77,7 @@ app.add_typer(ls_app, name="ls")
 @ls_app.command("runs")
 def ls_runs(runs_dir: Annotated[Path, typer.Option(help="directory holding runs")] = Path("runs")) -> None:
     """Every run under RUNS_DIR with its stages and status."""
-    from mnpo_bench.runner import list_runs
+    from mnpo_bench.store import list_runs
 
     for line in list_runs(runs_dir):
         typer.echo(line)

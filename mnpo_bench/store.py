@@ -249,3 +249,19 @@ class Parts:
         frame = fn()
         self.put(key, frame)
         return frame
+
+
+def list_runs(runs_dir: Path) -> list[str]:
+    """One line per run under `runs_dir`: name, status, stages, last update."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return [f"no runs under {runs_dir}"]
+    lines = []
+    for manifest_path in sorted(runs_dir.glob("*/manifest.json")):
+        stages = json.loads(manifest_path.read_text()).get("stages", {})
+        done = [name for name, record in stages.items() if record["status"] == "done"]
+        running = [name for name, record in stages.items() if record["status"] != "done"]
+        status = "complete" if not running else f"interrupted in {', '.join(running)}"
+        updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest_path.stat().st_mtime))
+        lines.append(f"{manifest_path.parent.name:<24} {status:<32} {updated}  stages: {', '.join(done)}")
+    return lines or [f"no runs under {runs_dir}"]

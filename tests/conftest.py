@@ -25,7 +25,7 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_policy(_isolated_cache) -> str:
     """Path of the embedded default tiny policy (built on first use in this session, ~30 s on 2 cores)."""
-    from mnpo_bench.config import TinyModelConfig
+    from mnpo_bench.policy.config import TinyModelConfig
     from mnpo_bench.policy.tiny import build_tiny
 
     return str(build_tiny(TinyModelConfig()))

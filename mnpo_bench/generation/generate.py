@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mnpo_bench.config import GenerationConfig
+from mnpo_bench.generation.config import GenerationConfig
 from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.generation.base import COLUMNS, Backend, response_id
 from mnpo_bench.policy.chat import render_prompt

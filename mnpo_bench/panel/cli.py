@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -104,7 +105,17 @@ def annotate(
     yes: Annotated[bool, typer.Option("--yes", help="go ahead when the judge cost estimate exceeds panel.max_calls / panel.max_cost_usd")] = False,
 ) -> None:
     """(Re-)annotate a run's reference samples with the panel; e.g. --set panel.preset=cyclic."""
-    from mnpo_bench.panel.stage import annotate_run
+    from mnpo_bench.panel.stage import OUTPUTS, non_transitivity_line
+    from mnpo_bench.runner import annotate_run
 
-    for line in annotate_run(run_dir, [*(set_ or []), *(["panel.over_budget_ok=true"] if yes else [])], quiet=quiet):
-        typer.echo(line)
+    ctx = annotate_run(run_dir, [*(set_ or []), *(["panel.over_budget_ok=true"] if yes else [])], quiet=quiet)
+    store = ctx.store
+    typer.echo(f"{'skipped (done, inputs unchanged)' if 'annotate' in ctx.skipped else 'annotated'}: {run_dir}")
+    for name in OUTPUTS:
+        typer.echo(f"  {store.path(name)}")
+    if ctx.config.panel.enabled:
+        d = json.loads(store.path("panel_diagnostics.json").read_text())
+        c = d["counts"]
+        typer.echo(f"  {c['judgments']} judgments, {c['failed']} failed, {c['preferences']} preferences; "
+                   f"Krippendorff's alpha {d['krippendorff_alpha']}, cyclic triads {d['cyclic_triads']['panel']}")
+        typer.echo(f"  non-transitivity: {non_transitivity_line(d['non_transitivity'])}")

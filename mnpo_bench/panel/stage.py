@@ -9,8 +9,6 @@ persona's content hash and the seed; inside the stage, resuming is the persisten
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from mnpo_bench.errors import UserError
@@ -87,41 +85,6 @@ def annotate_stage(ctx: Any) -> None:
 
     inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
     ctx.stage("annotate", run, inputs=inputs, after=("prompts", "generate"))
-
-
-def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) -> list[str]:
-    """Run the annotate stage on an existing run directory (its config.yaml with `overrides`); returns
-    summary lines. Upstream stages must have written prompts.parquet and generations.parquet."""
-    from mnpo_bench.config import load_config
-    from mnpo_bench.pipeline import Context
-    from mnpo_bench.progress import Progress
-    from mnpo_bench.store import RunStore, file_hash
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError("run directory not found", where=str(run_dir), fix="pass a directory made by mnpo-bench run")
-    config_path = run_dir / "config.yaml"
-    config = load_config(config_path if config_path.exists() else None, overrides)
-    store = RunStore.open(run_dir)
-    ctx = Context(config, store, Progress(quiet=quiet))
-    for stage, table in (("prompts", "prompts"), ("generate", "generations")):
-        if not store.has_table(table):
-            raise UserError(f"table '{table}' is missing", where=str(store.path(f"{table}.parquet")),
-                            fix=f"run the {stage} stage first (mnpo-bench run)")
-        record = store.stage_record(stage)
-        ctx.hashes[stage] = record.input_hash if record else file_hash(store.path(f"{table}.parquet"))
-    annotate_stage(ctx)
-    diagnostics = json.loads(store.path("panel_diagnostics.json").read_text()) if config.panel.enabled else {}
-    lines = [f"{'skipped (done, inputs unchanged)' if 'annotate' in ctx.skipped else 'annotated'}: {run_dir}"]
-    for name in OUTPUTS:
-        lines.append(f"  {store.path(name)}")
-    if diagnostics:
-        c = diagnostics["counts"]
-        lines.append(f"  {c['judgments']} judgments, {c['failed']} failed, {c['preferences']} preferences; "
-                     f"Krippendorff's alpha {diagnostics['krippendorff_alpha']}, "
-                     f"cyclic triads {diagnostics['cyclic_triads']['panel']}")
-        lines.append(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
-    return lines
 
 
 def non_transitivity_line(d: dict) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from mnpo_bench.config import PolicyConfig
+from mnpo_bench.policy.config import PolicyConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.policy.chat import ensure_chat_template
 from mnpo_bench.progress import Progress

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from mnpo_bench.config import TinyModelConfig
+from mnpo_bench.policy.config import TinyModelConfig
 from mnpo_bench.paths import cache_dir
 from mnpo_bench.policy.chat import END_TOKEN, TINY_CHAT_TEMPLATE, encode_dialogue
 from mnpo_bench.policy.corpus import CORPUS_VERSION, build_corpus

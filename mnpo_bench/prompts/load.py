@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnpo_bench.config import PromptsConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.prompts.families import FAMILIES
 from mnpo_bench.store import stable_hash

@@ -1,4 +1,4 @@
-"""Config of the tournament and leaderboard stages."""
+"""Config of the tournament stage."""
 
 from __future__ import annotations
 
@@ -28,12 +28,3 @@ class TournamentConfig(Section):
     stop_when_separated: bool = Field(True, description="active: stop once every adjacent pair of the Bradley-Terry "
                                       "ranking is separated at 95%")
 
-
-class LeaderboardConfig(Section):
-    """How battles become ratings, and where they are published."""
-
-    enabled: bool = Field(True, description="compute ratings and publish them")
-    reference: str = Field("reference", description="model that win_rate_vs_ref and lc_win_rate_vs_ref compare against")
-    bootstrap: int = Field(100, ge=0, description="bootstrap rounds for confidence intervals")
-    soft: bool = Field(True, description="score a battle by its prob_a where given (AlpacaEval's weighted win rate); false: by winner only")
-    publish_dir: str = Field("leaderboards", description="ratings are published to <publish_dir>/<run name>/")

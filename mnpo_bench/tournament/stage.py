@@ -12,9 +12,24 @@ import re
 
 import pandas as pd
 
+from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.policy.load import checkpoint_fingerprint, policy_spec, read_policies
+from mnpo_bench.store import RunStore, write_json
 from mnpo_bench.tournament.battles import judgments_to_battles, policy_pairs
+
+
+def enter_policies(store: RunStore, policies: list[str]) -> None:
+    """The `tournament` verb's policy arguments ("name=location" or a location) as the run's policies.json;
+    with none, the run must already have a policies.json (UserError otherwise)."""
+    if policies:
+        entered = {}
+        for spec in policies:
+            name, location = policy_spec(spec, where=f"policy argument '{spec}'")
+            entered[name] = location
+        write_json(store.path("policies.json"), entered)
+    elif not store.path("policies.json").exists():
+        raise UserError("no policies.json in the run", where=str(store.root), fix="name the policies to enter as arguments")
 
 
 def entrants(ctx: Context) -> dict[str, str]:

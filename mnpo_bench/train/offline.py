@@ -46,7 +46,7 @@ def train_offline(recipe_name: str, data: str, *, model: str | None, out: Path, 
 
 def _reference(model: str | None, progress: Progress) -> str:
     """The starting policy: --model (a save_pretrained directory or a cached hub id), else the tiny model."""
-    from mnpo_bench.config import PolicyConfig
+    from mnpo_bench.policy.config import PolicyConfig
     from mnpo_bench.policy.load import check_model_location, resolve_policy
 
     if model is None:

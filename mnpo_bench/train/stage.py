@@ -13,7 +13,6 @@ train/<method>/data/iter<t>-{pairs,generations,judgments}.parquet, and train/pol
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pandas as pd
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context, StageRun
+from mnpo_bench.policy.stage import reference_path
 from mnpo_bench.store import file_hash, write_json, write_table
 from mnpo_bench.train.iteration import Iteration, data_path, player_dir, policy_name, train_players
 from mnpo_bench.train.recipes import Recipe, check_overrides, load_recipe
@@ -36,7 +36,7 @@ def train_stage(ctx: Context) -> None:
         ctx.progress.note("[dim]skip[/dim] train (train.enabled is false)")
         return
     recipes = resolve_recipes(ctx)
-    reference = _reference(ctx)
+    reference = reference_path(ctx.store)
     published = _train_all(ctx, recipes, reference)
     write_json(ctx.store.path("train/policies.json"), published)
 
@@ -134,13 +134,6 @@ def _players(ctx: Context, recipe: Recipe) -> list[str | None]:
         raise UserError("HT-MNPO needs a panel with at least two personas", where="panel.preset",
                         fix="pick a panel preset with several personas")
     return names
-
-
-def _reference(ctx: Context) -> str:
-    path = ctx.store.path("reference.json")
-    if not path.exists():
-        raise UserError("the reference policy is missing", where=str(path), fix="run the policy stage first")
-    return json.loads(path.read_text())["reference"]
 
 
 def _iteration_one_inputs(ctx: Context) -> dict[str, str | None]:

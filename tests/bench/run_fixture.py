@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnpo_bench.config import PromptsConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.prompts.load import load_prompts
 from mnpo_bench.store import RunStore
 

@@ -12,7 +12,8 @@ import sys
 import pandas as pd
 import pytest
 
-from mnpo_bench.config import GenerationConfig, PromptsConfig
+from mnpo_bench.generation.config import GenerationConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation import generate
 from mnpo_bench.generation.base import COLUMNS

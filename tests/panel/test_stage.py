@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from mnpo_bench.cli import main
-from mnpo_bench.config import PromptsConfig, RunConfig
+from mnpo_bench.config import RunConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.panel.aggregate import PREFERENCE_COLUMNS
 from mnpo_bench.panel.backends.rule import RuleBackend
 from mnpo_bench.panel.config import PanelConfig

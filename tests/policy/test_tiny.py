@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mnpo_bench.config import GenerationConfig, PromptsConfig
+from mnpo_bench.generation.config import GenerationConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.generation import generate
 from mnpo_bench.prompts.load import load_prompts
 

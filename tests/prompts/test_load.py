@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from mnpo_bench.config import PromptsConfig
+from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.prompts.load import load_prompts
 

@@ -6,7 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mnpo_bench import runner
+from mnpo_bench.generation.stage import generate_stage
+from mnpo_bench.panel.stage import annotate_stage
+from mnpo_bench.policy.stage import policy_stage
+from mnpo_bench.prompts.stage import prompts_stage
 from mnpo_bench.config import load_config
 from mnpo_bench.pipeline import Context
 from mnpo_bench.progress import Progress
@@ -23,7 +26,7 @@ SMALL_OPTIM = {"optim": {"lr": 1e-3, "epochs": 1, "batch_size": 8}, "max_length"
 @pytest.fixture(scope="module")
 def small_tiny(tmp_path_factory):
     """A real embedded-style policy (BPE + SFT on the built-in corpus), shrunk so it builds in seconds."""
-    from mnpo_bench.config import TinyModelConfig
+    from mnpo_bench.policy.config import TinyModelConfig
     from mnpo_bench.policy.tiny import build_tiny
 
     config = TinyModelConfig(hidden_size=64, num_layers=2, num_heads=4, vocab_size=512, corpus_size=400,
@@ -51,7 +54,7 @@ def _context(root, policy, panel, methods, **train):
     overrides += [f"train.{k}={json.dumps(v)}" for k, v in train.items()]
     config = load_config(None, overrides)
     ctx = Context(config=config, store=RunStore.open(root), progress=Progress(quiet=True))
-    for stage in (runner.prompts_stage, runner.policy_stage, runner.generate_stage, runner.annotate_stage):
+    for stage in (prompts_stage, policy_stage, generate_stage, annotate_stage):
         stage(ctx)
     return ctx
 

@@ -15,7 +15,7 @@ def resolve_model(name: str, where: str) -> str:
     from mnpo_bench.policy.load import check_model_location
 
     if name == "tiny":
-        from mnpo_bench.config import PolicyConfig
+        from mnpo_bench.policy.config import PolicyConfig
         from mnpo_bench.policy.load import resolve_policy
 
         return resolve_policy(PolicyConfig())

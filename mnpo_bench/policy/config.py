@@ -1,0 +1,36 @@
+"""Config of the policy stage: the reference policy and the embedded tiny model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mnpo_bench.settings import Section
+
+
+class TinyModelConfig(Section):
+    """The embedded default policy: a tiny Llama built, tokenised and SFT'd locally, then cached."""
+
+    vocab_size: int = Field(1024, ge=256, description="BPE vocabulary size of the trained tokenizer")
+    hidden_size: int = Field(128, ge=16, description="model width")
+    num_layers: int = Field(3, ge=1, description="transformer blocks")
+    num_heads: int = Field(4, ge=1, description="attention heads")
+    max_length: int = Field(160, ge=32, description="context length in tokens")
+    corpus_size: int = Field(3000, ge=100, description="number of built-in SFT dialogues")
+    sft_steps: int = Field(500, ge=1, description="optimiser steps of supervised fine-tuning")
+    sft_batch_size: int = Field(32, ge=1, description="dialogues per SFT step")
+    sft_lr: float = Field(3e-3, gt=0, description="peak learning rate of SFT (cosine decay)")
+    seed: int = Field(0, description="seed of the corpus, tokenizer and initial weights")
+
+
+class PolicyConfig(Section):
+    """The reference policy every method starts from."""
+
+    model: str = Field("tiny", description="'tiny' for the embedded default, else a Hugging Face model id or local path")
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="settings of the embedded tiny model")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype; auto = bf16 on GPU, fp32 on CPU")
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    cpu_threads: int | None = Field(
+        None, ge=1, description="torch CPU threads; None: 1 for the tiny model (its small ops lose more to thread "
+        "hand-offs than they gain, ~4x on a busy 2-core machine), torch's default for other models")

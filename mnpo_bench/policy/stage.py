@@ -1,0 +1,42 @@
+"""The policy stage (reference.json: where the reference policy is) and the policies step (policies.json:
+the reference plus every trained iterate). `reference_path` is the one reader of reference.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mnpo_bench.errors import UserError
+from mnpo_bench.pipeline import Context, StageRun
+from mnpo_bench.store import RunStore, write_json
+
+
+def policy_stage(ctx: Context) -> None:
+    """Run (or skip) the policy stage: reference.json with the reference policy's location (the tiny model is
+    built on first use, then cached)."""
+    from mnpo_bench.policy.load import resolve_policy
+
+    def fn(stage: StageRun) -> list[str]:
+        path = resolve_policy(ctx.config.policy, ctx.progress)
+        write_json(ctx.store.path("reference.json"), {"reference": path})
+        outputs = ["reference.json"]
+        return outputs + ([path] if Path(path).is_absolute() else [])
+
+    ctx.stage("policy", fn, inputs=ctx.config.policy)
+
+
+def reference_path(store: RunStore) -> str:
+    """The reference policy's location recorded by the policy stage; UserError when it has not run."""
+    path = store.path("reference.json")
+    if not path.exists():
+        raise UserError("the reference policy is missing", where=str(path), fix="run the policy stage first")
+    return json.loads(path.read_text())["reference"]
+
+
+def policies_stage(ctx: Context) -> None:
+    """policies.json: the reference plus every trained iterate, {name: path} (relative paths are run-relative)."""
+    policies = {"reference": reference_path(ctx.store)}
+    trained = ctx.store.path("train/policies.json")
+    if ctx.config.train.enabled and trained.exists():
+        policies.update(json.loads(trained.read_text()))
+    write_json(ctx.store.path("policies.json"), policies)

@@ -1,0 +1,21 @@
+"""Config of the prompts stage."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mnpo_bench.settings import Section
+
+
+class PromptsConfig(Section):
+    """Where prompts come from and how they split into train and eval."""
+
+    source: str = Field("builtin", description="'builtin' (seeded checkable families), a JSONL file path, or 'hf:<dataset>'")
+    families: list[str] = Field(
+        default_factory=lambda: ["arithmetic", "counting", "listing", "rewriting", "yesno"],
+        description="built-in instruction families to draw from (builtin source only)",
+    )
+    n_train: int = Field(48, ge=1, description="number of training prompts")
+    n_eval: int = Field(24, ge=1, description="number of held-out evaluation prompts (disjoint from train)")
+    hf_split: str = Field("train", description="split to read for an 'hf:' source")
+    hf_field: str = Field("instruction", description="column holding the prompt text for an 'hf:' source")
