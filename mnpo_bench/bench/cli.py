@@ -26,9 +26,11 @@ def bench(
     tasks: Annotated[Optional[str], typer.Option(help="comma-separated lm-eval task names or YAML paths "
                                                       "(default: the built-in tasks)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="at most N documents per task")] = None,
-    task_dir: Annotated[Optional[list[Path]], typer.Option("--task-dir", help="extra folder of lm-eval task "
-                                                           "YAMLs (repeatable)")] = None,
-    num_fewshot: Annotated[Optional[int], typer.Option(help="few-shot examples per prompt")] = None,
+    task_dir: Annotated[Optional[list[Path]], typer.Option("--task-dir", "--include_path", "--include-path",
+                                                           help="extra folder of lm-eval task YAMLs (repeatable; "
+                                                           "lm-eval's --include_path)")] = None,
+    num_fewshot: Annotated[Optional[int], typer.Option("--num-fewshot", "--num_fewshot",
+                                                       help="few-shot examples per prompt")] = None,
     batch_size: Annotated[int, typer.Option(help="sequences per forward pass")] = 32,
     chat_template: Annotated[bool, typer.Option(help="render prompts with the tokenizer's chat template")] = True,
     device: Annotated[str, typer.Option(help="'auto', 'cpu', 'cuda' or 'cuda:N'")] = "auto",
@@ -121,7 +123,8 @@ def format_rows(frame) -> str:
 
 
 def ls_tasks(
-    task_dir: Annotated[Optional[list[Path]], typer.Option("--task-dir", help="extra folder of task YAMLs")] = None,
+    task_dir: Annotated[Optional[list[Path]], typer.Option("--task-dir", "--include_path", "--include-path",
+                                                           help="extra folder of task YAMLs")] = None,
 ) -> None:
     """The built-in benchmark tasks (and those in --task-dir folders): name, kind, version, documents."""
     from mnpo_bench.bench.taskset import describe_tasks, task_dirs
