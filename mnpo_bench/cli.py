@@ -18,7 +18,8 @@ from mnpo_bench.errors import EXIT_USER_ERROR, UserError
 
 app = typer.Typer(
     name="mnpo-bench",
-    help="Benchmark Nash-style preference optimisation (MNPO, INPO, DPO, ...) under heterogeneous annotators.",
+    help="Benchmark Nash-style preference optimisation (MNPO, INPO, DPO, ...) under heterogeneous annotators. "
+         "Add --debug to any command to print the traceback of an error.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -50,9 +51,15 @@ def validate(config: ConfigArg = None, set_: SetOpt = None) -> None:
 
 
 @app.command("config")
-def show_config(config: ConfigArg = None, set_: SetOpt = None) -> None:
+def show_config(config: ConfigArg = None, set_: SetOpt = None,
+                describe_: Annotated[bool, typer.Option("--describe", help="print every config field with its "
+                                                        "default and meaning instead")] = False) -> None:
     """Print the resolved config as YAML, and every field's meaning with --describe."""
     import yaml
+
+    if describe_:
+        describe()
+        return
 
     from mnpo_bench.config import load_config
 

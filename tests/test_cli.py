@@ -75,3 +75,11 @@ def test_debug_shows_traceback(tmp_path, capsys):
 
 def test_usage_error_is_nonzero():
     assert run_cli("no-such-verb").returncode == 2
+
+
+def test_help_names_debug_and_config_describes_fields(capsys):
+    assert main(["--help"]) == 0
+    assert "--debug" in capsys.readouterr().out
+    assert main(["config", "--describe"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("seed ") for line in lines) and any(line.startswith("panel.") for line in lines)
