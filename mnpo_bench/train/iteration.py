@@ -20,7 +20,7 @@ from mnpo_bench.progress import Progress
 from mnpo_bench.store import read_table, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS
 from mnpo_bench.train.loop import TrainJob, run_recipe
-from mnpo_bench.train.population import opponents_for
+from mnpo_bench.train.population import opponents_for, td_shortfall
 from mnpo_bench.train.precompute import add_logps
 from mnpo_bench.policy.load import pick_device
 from mnpo_bench.train.recipes import Recipe, resolve_precision
@@ -68,6 +68,10 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
     for player, rows in prefs.items():
         name = policy_name(it.method, player, it.t)
         opponents = opponents_for(it.recipe.opponents, history=it.history[player], players=starts, me=player)
+        shortfall = td_shortfall(it.history[player], it.recipe.opponents.k) if it.recipe.opponents.population == "td" else 0
+        if shortfall:
+            progress.note(f"  [yellow]{name}: the population has {len(opponents)} of k = {it.recipe.opponents.k} "
+                          f"opponents at t = {it.t} (shortfall {shortfall}; the reference is played once)[/yellow]")
         tag = player or "policy"
         done = it.work / f"done-{tag}.json"
         out = player_dir(it.root, player, it.t)
@@ -102,7 +106,9 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
         progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
                        it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
-        summaries[player] = _finish(done, run_recipe(job), starts[player], opponents, it.reference, len(scored))
+        summary = run_recipe(job)
+        summary["population_shortfall"] = shortfall
+        summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, len(scored))
     return summaries
 
 

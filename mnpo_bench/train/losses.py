@@ -29,6 +29,12 @@ def normalise_weights(weights: Tensor | None, n: int, like: Tensor) -> Tensor:
     return weights / weights.sum()
 
 
+def soft_target(prob: Tensor | None, hard: float) -> Tensor | float:
+    """The regression target of the squared-error losses: `hard` (a certain label), or hard·(2p − 1) (B,)
+    for the panel probabilities `prob` (B,) (p = 1 gives `hard`, p = 1/2 gives 0)."""
+    return hard if prob is None else hard * (2.0 * prob - 1.0)
+
+
 def mnpo_loss(
     policy_chosen: Tensor,
     policy_rejected: Tensor,
@@ -39,6 +45,7 @@ def mnpo_loss(
     weights: Tensor | None,
     ratio: float,
     eta: float,
+    prob: Tensor | None = None,
 ) -> Tensor:
     """Multiplayer Nash preference optimisation, per example, shape (B,).
 
@@ -51,6 +58,10 @@ def mnpo_loss(
     expectation given (y, y') is P(y ≻ y') − 1/2; for a labelled pair (I = 1) the target is 1/(2η):
         loss = (ℓθ − r·ℓref − (1 − r)·Σ_j w_j·ℓj − 1/(2η))².
 
+    Soft labels (`prob` given, the panel probability p (B,) that chosen beats rejected): the regression
+    target is the expectation itself, (p − 1/2)/η = (2p − 1)/(2η), so a 0.55 verdict asks for a tenth of the
+    margin a certain one does.
+
     Shapes: policy_*, ref_* (B,); opp_* (n, B); weights (n,) or None (uniform).
     With n = 1 this is `inpo_loss`; with r = 1 it is `ipo_loss` with τ = η.
     """
@@ -59,7 +70,7 @@ def mnpo_loss(
     margin_ref = ref_chosen - ref_rejected  # (B,)
     margin_opp = (w[:, None] * (opp_chosen - opp_rejected)).sum(dim=0)  # (n, B) -> (B,)
     h = margin - ratio * margin_ref - (1.0 - ratio) * margin_opp
-    return (h - 1.0 / (2.0 * eta)) ** 2
+    return (h - soft_target(prob, 1.0 / (2.0 * eta))) ** 2
 
 
 def inpo_loss(
@@ -71,6 +82,7 @@ def inpo_loss(
     opp_rejected: Tensor,
     ratio: float,
     eta: float,
+    prob: Tensor | None = None,
 ) -> Tensor:
     """Iterative Nash policy optimisation (Zhang et al. 2024), per example, shape (B,).
 
@@ -80,15 +92,16 @@ def inpo_loss(
     for a pair labelled y_w ≻ y_l, fitted by squared error:
         loss = (ℓθ − r·ℓref − (1 − r)·ℓt − 1/(2η))².
     Shapes: every argument (B,); `opp_*` are the log-probs of the single opponent π_t.
-    It is `mnpo_loss` with one opponent (weight 1).
+    It is `mnpo_loss` with one opponent (weight 1), soft labels included.
     """
     margin = policy_chosen - policy_rejected  # (B,)
     h = margin - ratio * (ref_chosen - ref_rejected) - (1.0 - ratio) * (opp_chosen - opp_rejected)
-    return (h - 1.0 / (2.0 * eta)) ** 2
+    return (h - soft_target(prob, 1.0 / (2.0 * eta))) ** 2
 
 
 def dpo_loss(
-    policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor, ref_rejected: Tensor, beta: float
+    policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor, ref_rejected: Tensor, beta: float,
+    prob: Tensor | None = None,
 ) -> Tensor:
     """Direct preference optimisation (Rafailov et al. 2023), per example, shape (B,).
 
@@ -96,23 +109,31 @@ def dpo_loss(
     so P(y_w ≻ y_l) = σ(β·(ℓθ − ℓref)); the loss is that pair's negative log-likelihood:
         loss = −log σ(β·(ℓθ − ℓref)).
     At θ = ref the margin is 0 and the loss is log 2.
+    Soft labels (`prob` = p (B,)): conservative DPO (Mitchell 2023; TRL's label_smoothing ε) with the flip
+    probability taken from the panel, ε = 1 − p: the cross-entropy against the label distribution (p, 1 − p),
+        loss = −p·log σ(z) − (1 − p)·log σ(−z),   z = β·(ℓθ − ℓref),
+    minimised at σ(z) = p.
     """
     logits = beta * ((policy_chosen - policy_rejected) - (ref_chosen - ref_rejected))  # (B,)
-    return -F.logsigmoid(logits)
+    if prob is None:
+        return -F.logsigmoid(logits)
+    return -prob * F.logsigmoid(logits) - (1.0 - prob) * F.logsigmoid(-logits)
 
 
 def ipo_loss(
-    policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor, ref_rejected: Tensor, tau: float
+    policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor, ref_rejected: Tensor, tau: float,
+    prob: Tensor | None = None,
 ) -> Tensor:
     """Identity preference optimisation (Azar et al. 2023), per example, shape (B,).
 
     ΨPO with Ψ = identity and a hard preference label: the optimum has log-ratio margin
     h = ℓθ − ℓref = 1/(2τ), fitted by squared error:
         loss = (ℓθ − ℓref − 1/(2τ))².
-    At θ = ref the loss is 1/(4τ²).
+    At θ = ref the loss is 1/(4τ²). Soft labels (`prob` = p (B,)): ΨPO's target is E[I] − 1/2 = p − 1/2
+    over τ, i.e. (2p − 1)/(2τ).
     """
     h = (policy_chosen - policy_rejected) - (ref_chosen - ref_rejected)  # (B,)
-    return (h - 1.0 / (2.0 * tau)) ** 2
+    return (h - soft_target(prob, 1.0 / (2.0 * tau))) ** 2
 
 
 def simpo_loss(

@@ -54,10 +54,15 @@ class Objective:
         return self.fn(batch, cfg)
 
 
+def _soft(b: PairLogps, cfg: LossSettings) -> Tensor | None:
+    """The panel probabilities (B,) when the recipe asks for soft labels, else None (hard labels)."""
+    return b.prob if cfg.soft_labels else None
+
+
 def _mnpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     b = b.averaged(cfg.average_logps)
     return losses.mnpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, b.opp_chosen,
-                            b.opp_rejected, b.opp_weights, cfg.ratio, cfg.eta)
+                            b.opp_rejected, b.opp_weights, cfg.ratio, cfg.eta, _soft(b, cfg))
 
 
 def _inpo(b: PairLogps, cfg: LossSettings) -> Tensor:
@@ -65,17 +70,17 @@ def _inpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     if b.opp_chosen.shape[0] != 1:
         raise ValueError(f"INPO plays exactly one opponent, got {b.opp_chosen.shape[0]}")
     return losses.inpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, b.opp_chosen[0],
-                            b.opp_rejected[0], cfg.ratio, cfg.eta)
+                            b.opp_rejected[0], cfg.ratio, cfg.eta, _soft(b, cfg))
 
 
 def _dpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     b = b.averaged(cfg.average_logps)
-    return losses.dpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta)
+    return losses.dpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta, _soft(b, cfg))
 
 
 def _ipo(b: PairLogps, cfg: LossSettings) -> Tensor:
     b = b.averaged(cfg.average_logps)
-    return losses.ipo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta)
+    return losses.ipo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta, _soft(b, cfg))
 
 
 def _simpo(b: PairLogps, cfg: LossSettings) -> Tensor:  # always length-normalised, by definition

@@ -19,6 +19,12 @@ def td_opponents(history: list[str], k: int) -> list[str]:
     return list(reversed(history))[:k]
 
 
+def td_shortfall(history: list[str], k: int) -> int:
+    """How many of the `k` opponents TD-MNPO asks for do not exist yet: k - t when k >= t = len(history)
+    (the population then holds every iterate so far, the reference included once), else 0."""
+    return max(0, k - len(history))
+
+
 def ht_opponents(players: dict[str, str], me: str) -> list[str]:
     """The current checkpoints of every player except `me`, in persona order."""
     if me not in players:

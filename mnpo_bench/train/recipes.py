@@ -30,6 +30,9 @@ class LossSettings(Section):
     ratio: float = Field(1 / 3, ge=0, le=1, description="MNPO/INPO weight of the reference in the mixture (τ/η)")
     gamma: float = Field(0.5, description="SimPO target margin γ (nats of length-averaged reward)")
     average_logps: bool = Field(False, description="length-average sequence log-probs instead of summing them")
+    soft_labels: bool = Field(
+        False, description="use the panel probability p: MNPO/INPO/IPO target x (2p - 1); DPO as cDPO with "
+        "label smoothing 1 - p; SPPO and SimPO ignore it (SPPO always uses p)")
 
 
 class OpponentSettings(Section):

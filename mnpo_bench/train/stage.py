@@ -85,7 +85,7 @@ def _run_iteration(run: StageRun, *, ctx: Context, method: str, recipe: Recipe, 
     it = Iteration(recipe, method, t, root, reference, history, parts.directory, seed=ctx.config.seed,
                    device=ctx.config.train.device)
     summaries = train_players(it, prefs, ctx.progress)
-    keys = ("steps", "skipped", "pairs", "start", "opponents", "seconds", "note")
+    keys = ("steps", "skipped", "pairs", "start", "opponents", "population_shortfall", "seconds", "note")
     record = {p or "policy": {k: s.get(k) for k in keys} for p, s in summaries.items()}
     write_json(root / "data" / f"iter{t}.json", record)
     outputs = [f"train/{method}/metrics.jsonl", f"train/{method}/data/iter{t}.json"]

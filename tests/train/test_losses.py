@@ -120,3 +120,28 @@ def test_unknown_loss_is_a_user_error_with_suggestion():
 
     with pytest.raises(UserError, match="did you mean 'mnpo'"):
         OBJECTIVES.get("mnp")
+
+
+def test_soft_labels_scale_the_squared_error_targets_by_2p_minus_1():
+    """At θ = ref = opponents every margin is 0, so each squared-error loss is its target squared.
+    η = τ = 0.25: hard target 1/(2·0.25) = 2. p = 0.75: (2·0.75 − 1)·2 = 1, loss 1; p = 0.5: target 0,
+    loss 0; p = 1: target 2, loss 4 (the hard loss)."""
+    zero = torch.zeros(3)
+    prob = torch.tensor([0.75, 0.5, 1.0])
+    expected = torch.tensor([1.0, 0.0, 4.0])
+    assert torch.allclose(losses.ipo_loss(zero, zero, zero, zero, 0.25, prob), expected)
+    assert torch.allclose(losses.inpo_loss(zero, zero, zero, zero, zero, zero, 0.5, 0.25, prob), expected)
+    assert torch.allclose(losses.mnpo_loss(zero, zero, zero, zero, torch.zeros(2, 3), torch.zeros(2, 3), None, 0.5, 0.25,
+                                    prob), expected)
+    assert torch.allclose(losses.ipo_loss(zero, zero, zero, zero, 0.25), torch.full((3,), 4.0))  # hard labels
+
+
+def test_soft_label_dpo_is_cdpo_with_smoothing_one_minus_p():
+    """β = 1, policy margin ln 3 over the reference: z = ln 3, σ(z) = 3/4, σ(−z) = 1/4.
+    p = 0.9: loss = −0.9·ln(3/4) − 0.1·ln(1/4) = 0.9·0.287682 + 0.1·1.386294 = 0.397543;
+    p = 3/4 (the minimiser σ(z) = p): −0.75·ln 0.75 − 0.25·ln 0.25 = 0.562335, the entropy of (3/4, 1/4)."""
+    chosen, zero = torch.tensor([math.log(3.0), math.log(3.0)]), torch.zeros(2)
+    got = losses.dpo_loss(chosen, zero, zero, zero, 1.0, torch.tensor([0.9, 0.75]))
+    assert torch.allclose(got, torch.tensor([0.397543, 0.562335]), atol=1e-6)
+    hard = losses.dpo_loss(chosen, zero, zero, zero, 1.0)
+    assert torch.allclose(hard, torch.full((2,), -math.log(0.75)))

@@ -78,6 +78,7 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     assert mnpo[1]["opponents"] == [reference] and mnpo[1]["start"] == reference
     assert mnpo[2]["opponents"][0].endswith("train/mnpo/iter1") and mnpo[2]["opponents"][1] == reference
     assert mnpo[2]["start"].endswith("train/mnpo/iter1")
+    assert (mnpo[1]["population_shortfall"], mnpo[2]["population_shortfall"]) == (1, 0)  # k = 2
     scored = pd.read_parquet(root / "train" / "mnpo" / "data" / "iter2-pairs.parquet")
     assert scored["opp_chosen_logp"].map(len).eq(2).all()
     # iteration 2 sampled fresh responses from the method's own iterate and had them labelled
