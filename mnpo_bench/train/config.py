@@ -15,7 +15,7 @@ class TrainConfig(Section):
     enabled: bool = Field(True, description="run the train stage")
     methods: list[str] = Field(default_factory=lambda: ["mnpo", "inpo", "dpo"], description="recipe names in trainer/ (or paths)")
     iterations: int = Field(
-        3, ge=1, description="online iterations T; from 3 on, TD-MNPO with k = 2 plays two distinct past iterates "
+        2, ge=1, description="online iterations T; from 3 on, TD-MNPO with k = 2 plays two distinct past iterates "
         "(at T = 2 it is INPO with another ratio)")
     profile: Literal["auto", "tiny", "paper"] = Field(
         "auto", description="recipe settings: tiny (embedded model), paper (7-9B), auto = tiny for policy.model 'tiny'")
