@@ -24,6 +24,12 @@ class StageRun:
     name: str
     input_hash: str
     ctx: "Context"
+    spend: dict[str, Any] = field(default_factory=dict)
+
+    def record_spend(self, calls: int, cost_usd: float) -> None:
+        """Add judge calls made and their US dollars to this stage's manifest record."""
+        self.spend["judge_calls"] = self.spend.get("judge_calls", 0) + int(calls)
+        self.spend["judge_cost_usd"] = round(self.spend.get("judge_cost_usd", 0.0) + float(cost_usd), 6)
 
     def parts(self) -> Parts:
         """Chunk storage for resuming this stage inside itself (cleared when the stage finishes)."""
@@ -66,7 +72,7 @@ class Context:
         self.progress.note(f"[bold]run[/bold]  {name}")
         run = StageRun(name, input_hash, self)
         outputs = fn(run)
-        self.store.mark_done(name, input_hash, outputs, started)
+        self.store.mark_done(name, input_hash, outputs, started, spend=run.spend)
         self.store.clear_parts(name)
         self.ran.append(name)
         return input_hash

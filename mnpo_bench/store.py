@@ -111,6 +111,8 @@ class StageRecord:
     started: float
     finished: float | None = None
     seconds: float | None = None
+    judge_calls: int | None = None  # judge calls the stage made (cache hits not counted)
+    judge_cost_usd: float | None = None  # their price in US dollars
 
 
 class RunStore:
@@ -174,12 +176,14 @@ class RunStore:
         }
         self._write_manifest(manifest)
 
-    def mark_done(self, stage: str, input_hash: str, outputs: list[str], started: float) -> None:
+    def mark_done(self, stage: str, input_hash: str, outputs: list[str], started: float,
+                  spend: dict[str, Any] | None = None) -> None:
+        """Record `stage` as done; `spend` ({judge_calls, judge_cost_usd}) joins its record when given."""
         manifest = self.manifest()
         now = time.time()
         manifest["stages"][stage] = {
             "status": "done", "input_hash": input_hash, "outputs": sorted(outputs),
-            "started": started, "finished": now, "seconds": round(now - started, 3),
+            "started": started, "finished": now, "seconds": round(now - started, 3), **(spend or {}),
         }
         self._write_manifest(manifest)
 
@@ -263,5 +267,8 @@ def list_runs(runs_dir: Path) -> list[str]:
         running = [name for name, record in stages.items() if record["status"] != "done"]
         status = "complete" if not running else f"interrupted in {', '.join(running)}"
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest_path.stat().st_mtime))
-        lines.append(f"{manifest_path.parent.name:<24} {status:<32} {updated}  stages: {', '.join(done)}")
+        calls = sum(record.get("judge_calls") or 0 for record in stages.values())
+        cost = sum(record.get("judge_cost_usd") or 0.0 for record in stages.values())
+        lines.append(f"{manifest_path.parent.name:<24} {status:<32} {updated}  judge calls {calls:,} (${cost:.4f})  "
+                     f"stages: {', '.join(done)}")
     return lines or [f"no runs under {runs_dir}"]

@@ -147,6 +147,7 @@ def stages(run: Run) -> list[dict]:
         rows.append({
             "stage": name, "status": rec.get("status"), "seconds": rec.get("seconds"),
             "started": _when(rec.get("started")), "finished": _when(rec.get("finished")),
+            "judge calls": rec.get("judge_calls"), "judge $": rec.get("judge_cost_usd"),
             "outputs": ", ".join(rec.get("outputs") or []),
         })
     return rows

@@ -52,12 +52,17 @@ class JudgeStats:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     tokens_in: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     tokens_out: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    cost_usd: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         names = sorted(set(self.calls) | set(self.cache_hits) | set(self.computed))
         return {n: {"calls": self.calls[n], "cache_hits": self.cache_hits[n], "computed": self.computed[n],
                     "seconds": round(self.seconds[n], 3), "tokens_in": self.tokens_in[n],
-                    "tokens_out": self.tokens_out[n]} for n in names}
+                    "tokens_out": self.tokens_out[n], "cost_usd": round(self.cost_usd[n], 6)} for n in names}
+
+    def spent(self) -> tuple[int, float]:
+        """(backend calls made, their US dollars) over every persona."""
+        return sum(self.calls.values()), sum(self.cost_usd.values())
 
 
 def judge_pairs(pairs: pd.DataFrame, panel_cfg: PanelConfig, *, seed: int, progress: Progress) -> pd.DataFrame:
@@ -170,6 +175,7 @@ def _compute(persona: Persona, todo: dict[str, Comparison], cache: JudgeCache, c
             stats.calls[persona.name] += sum(v.calls for v in verdicts)
             stats.tokens_in[persona.name] += sum(v.tokens_in for v in verdicts)
             stats.tokens_out[persona.name] += sum(v.tokens_out for v in verdicts)
+            stats.cost_usd[persona.name] += sum(v.cost_usd or 0.0 for v in verdicts)
             stats.computed[persona.name] += len(chunk)
             bar.advance(len(chunk))
     stats.seconds[persona.name] += time.perf_counter() - started

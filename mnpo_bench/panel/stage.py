@@ -75,6 +75,7 @@ def annotate_stage(ctx: Any) -> None:
         write_json(store.path("panel_diagnostics.json"), json_safe(diagnostics))
         write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
         counts = diagnostics["counts"]
+        stage.record_spend(*stats.spent())
         calls = sum(s["calls"] for s in stats.as_dict().values())
         hits = sum(s["cache_hits"] for s in stats.as_dict().values())
         ctx.progress.note(f"  annotate: {counts['judgments']} judgments ({counts['failed']} failed, "

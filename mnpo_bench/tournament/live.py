@@ -11,7 +11,7 @@ import pandas as pd
 
 from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.cost import Estimate, calls_per_comparison, check_budget, estimate
-from mnpo_bench.panel.judge import judge_pairs
+from mnpo_bench.panel.judge import JudgeStats, run_panel
 from mnpo_bench.panel.personas import resolve_panel
 from mnpo_bench.progress import Progress
 from mnpo_bench.tournament.battles import judgments_to_battles
@@ -44,8 +44,10 @@ def plan_cost(pairs: pd.DataFrame, tournament: TournamentConfig, panel_cfg: Pane
 
 def judge_scheduled(pairs: pd.DataFrame, responses: pd.DataFrame, tournament: TournamentConfig,
                     panel_cfg: PanelConfig, *, seed: int, reference: str | None,
-                    progress: Progress) -> tuple[pd.DataFrame, pd.DataFrame, ScheduleResult]:
-    """(judgments, battles, schedule result) of the comparisons `tournament.schedule` asks for within budget."""
+                    progress: Progress, stats: JudgeStats | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, ScheduleResult]:
+    """(judgments, battles, schedule result) of the comparisons `tournament.schedule` asks for within budget;
+    `stats` (when given) accumulates the judge calls made and their cost."""
     panel = resolve_panel(panel_cfg)
     info = responses.set_index("response_id")["policy"]
     pairs = pairs.assign(policy_a=info.loc[pairs["response_a_id"]].to_numpy(),
@@ -55,8 +57,13 @@ def judge_scheduled(pairs: pd.DataFrame, responses: pd.DataFrame, tournament: To
 
     def answer(matches: list[tuple[str, str, str]]) -> pd.DataFrame:
         rows = index.get_indexer(pd.MultiIndex.from_tuples(matches))
-        judgments = judge_pairs(pairs.iloc[rows].drop(columns=["policy_a", "policy_b"]), panel_cfg, seed=seed,
-                                progress=progress)
+        judgments, made = run_panel(pairs.iloc[rows].drop(columns=["policy_a", "policy_b"]), panel, panel_cfg,
+                                    seed=seed, progress=progress)
+        if stats is not None:
+            for name, value in made.calls.items():
+                stats.calls[name] += value
+            for name, value in made.cost_usd.items():
+                stats.cost_usd[name] += value
         judged.append(judgments)
         return judgments_to_battles(judgments, responses)
 

@@ -90,23 +90,26 @@ def tournament_stage(ctx: Context) -> None:
         answer_stages.append(stage_name)
 
     def judge(stage: StageRun) -> list[str]:
-        from mnpo_bench.panel.judge import judge_pairs
+        from mnpo_bench.panel.judge import JudgeStats, run_panel
+        from mnpo_bench.panel.personas import resolve_panel
 
         responses = pd.concat([ctx.store.read_table(f"tournament/answers/{_safe(n)}") for n in policies],
                               ignore_index=True)
         pairs = policy_pairs(eval_prompts(ctx), responses)
         ctx.progress.note(f"  {len(policies)} policies, {len(pairs)} pairs, both orders")
         plan_cost(pairs, config.tournament, config.panel, seed=config.seed, progress=ctx.progress)
-        schedule = None
+        schedule, stats = None, JudgeStats()
         if scheduled:
             judgments, battles, result = judge_scheduled(pairs, responses, config.tournament, config.panel,
                                                          seed=config.seed, reference=config.leaderboard.reference,
-                                                         progress=ctx.progress)
+                                                         progress=ctx.progress, stats=stats)
             schedule = result.note()
             ctx.progress.note(f"  {schedule_note(schedule)}")
         else:
-            judgments = judge_pairs(pairs, config.panel, seed=config.seed, progress=ctx.progress)
+            judgments, stats = run_panel(pairs, resolve_panel(config.panel), config.panel, seed=config.seed,
+                                         progress=ctx.progress)
             battles = judgments_to_battles(judgments, responses)
+        stage.record_spend(*stats.spent())
         write_json(ctx.store.path("tournament_schedule.json"), schedule)
         failed = int(battles["winner"].isna().sum())
         if failed:

@@ -11,7 +11,7 @@ import pytest
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.config import PanelConfig
-from mnpo_bench.panel.judge import judge_pairs
+from mnpo_bench.panel.judge import JudgeStats, judge_pairs
 from mnpo_bench.panel.local_server import LocalJudgeServer
 from mnpo_bench.progress import Progress
 from mnpo_bench.tournament.battles import policy_pairs
@@ -88,10 +88,12 @@ def test_a_budget_stops_cleanly_and_a_larger_one_adds_only_new_calls(tables, ser
     more = first.model_copy(update={"budget": 100})
     found = plan_cost(pairs, more, cfg, seed=0, progress=QUIET)
     assert found.calls <= 100 and (found.cached, found.repeats) == (40, 0)
-    before = server.stats()["requests"]
-    _, again, result = judge_scheduled(pairs, answers, more, cfg, seed=0, reference=None, progress=QUIET)
+    before, stats = server.stats()["requests"], JudgeStats()
+    _, again, result = judge_scheduled(pairs, answers, more, cfg, seed=0, reference=None, progress=QUIET, stats=stats)
     assert result.calls == 100 and len(again) == 100
     assert requests(server, before, 60) == 60  # the first 40 came from the cache
+    calls, dollars = stats.spent()  # what the manifest records for the stage
+    assert calls == 60 and dollars > 0
     key = ["model_a", "model_b", "prompt_id", "order", "winner"]
     assert again[key].iloc[:40].astype(str).values.tolist() == battles[key].astype(str).values.tolist()
 
