@@ -3,6 +3,11 @@
 A stage is a function `fn(stage: StageRun) -> list[str]` returning the run-relative paths it wrote. Its
 input hash covers its own inputs (config sections, files) and the hashes of the stages it runs after, so a
 changed input re-runs that stage and everything downstream of it, and nothing else.
+
+A stage whose judgments partly failed calls `StageRun.mark_incomplete`: the manifest records it as
+incomplete, so the next run runs it again (the judge cache then asks only for the failed judgments), and the
+hash downstream stages see includes what it did produce, so they re-run once it heals. A stage that stops
+on a `UserError` is recorded as rejected, with the error line.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnpo_bench.config import RunConfig
+from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import Parts, RunStore, stable_hash
 
@@ -25,6 +31,16 @@ class StageRun:
     input_hash: str
     ctx: "Context"
     spend: dict[str, Any] = field(default_factory=dict)
+    incomplete: str | None = None  # why the stage is not done although it wrote its outputs
+    produced: str | None = None  # a digest of what an incomplete stage did produce, for downstream hashes
+
+    def mark_incomplete(self, reason: str, produced: str) -> None:
+        """Finish this stage as incomplete: its outputs are written, but a re-run runs it again. `produced`
+        digests what it did produce (e.g. the successful judgments), so downstream stages re-run when it
+        changes."""
+        if self.incomplete is not None:  # several judging steps in one stage (HT-MNPO players)
+            reason, produced = f"{self.incomplete}; {reason}", stable_hash(self.produced, produced)
+        self.incomplete, self.produced = reason, produced
 
     def record_spend(self, calls: int, cost_usd: float) -> None:
         """Add judge calls made and their US dollars to this stage's manifest record."""
@@ -46,6 +62,7 @@ class Context:
     hashes: dict[str, str] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
 
     def stage(
         self,
@@ -71,11 +88,25 @@ class Context:
         self.store.mark_running(name, input_hash)
         self.progress.note(f"[bold]run[/bold]  {name}")
         run = StageRun(name, input_hash, self)
-        outputs = fn(run)
-        self.store.mark_done(name, input_hash, outputs, started, spend=run.spend)
+        try:
+            outputs = fn(run)
+        except UserError as exc:
+            from mnpo_bench.redact import redact
+
+            self.store.mark_done(name, input_hash, [], started, status="rejected", note=redact(exc.line()),
+                                 spend=run.spend)
+            raise
+        if run.incomplete is not None:
+            self.store.mark_done(name, input_hash, outputs, started, status="incomplete", note=run.incomplete,
+                                 spend=run.spend)
+            self.hashes[name] = stable_hash(input_hash, run.produced)
+            self.incomplete.append(name)
+            self.progress.note(f"[yellow]incomplete[/yellow] {name}: {run.incomplete}")
+        else:
+            self.store.mark_done(name, input_hash, outputs, started, spend=run.spend)
         self.store.clear_parts(name)
         self.ran.append(name)
-        return input_hash
+        return self.hashes[name]
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,8 +14,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mnpo_bench.errors import UserError, did_you_mean
+from mnpo_bench.redact import redact
 
 S = TypeVar("S", bound="Section")
+SECRET_FIELDS = ("api_key", "token", "secret", "password")  # a bad value in these is never echoed
 
 
 class Section(BaseModel):
@@ -101,6 +103,9 @@ def to_user_error(exc: ValidationError, model: type[BaseModel], source: str) -> 
         return UserError(f"field '{field}' is required", where=source, fix="add it")
     got = error.get("input")
     got_text = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+    if any(word in field for word in SECRET_FIELDS):  # never echo what may be a secret
+        got_text = ""
+    got_text = redact(got_text)
     return UserError(f"field '{field}': {error['msg']}{got_text}", where=source)
 
 

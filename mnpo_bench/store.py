@@ -3,7 +3,9 @@
 Layout of `runs/<name>/`:
 
     config.yaml          the resolved config the run used
-    manifest.json        {"stages": {stage: {"status", "input_hash", "outputs", "started", "finished", "seconds"}}}
+    manifest.json        {"stages": {stage: {"status", "input_hash", "outputs", "started", "finished", "seconds",
+                         "note"}}}; status is running, done, incomplete (it finished with failed judgments:
+                         a re-run asks again for those) or rejected (it stopped on a UserError, in note)
     <table>.parquet      prompts, generations, judgments, preferences, battles, ...
     .parts/<stage>/      chunks of a stage in progress (resume inside a stage); removed when it finishes
 
@@ -105,7 +107,7 @@ def read_table(path: Path) -> pd.DataFrame:
 class StageRecord:
     """What the manifest says of one stage."""
 
-    status: str  # "running" | "done"
+    status: str  # "running" | "done" | "incomplete" | "rejected"
     input_hash: str
     outputs: list[str]
     started: float
@@ -113,6 +115,7 @@ class StageRecord:
     seconds: float | None = None
     judge_calls: int | None = None  # judge calls the stage made (cache hits not counted)
     judge_cost_usd: float | None = None  # their price in US dollars
+    note: str | None = None  # why a stage is incomplete or rejected (one line, secrets redacted)
 
 
 class RunStore:
@@ -176,14 +179,16 @@ class RunStore:
         }
         self._write_manifest(manifest)
 
-    def mark_done(self, stage: str, input_hash: str, outputs: list[str], started: float,
-                  spend: dict[str, Any] | None = None) -> None:
-        """Record `stage` as done; `spend` ({judge_calls, judge_cost_usd}) joins its record when given."""
+    def mark_done(self, stage: str, input_hash: str, outputs: list[str], started: float, *, status: str = "done",
+                  note: str | None = None, spend: dict[str, Any] | None = None) -> None:
+        """Record that `stage` ended: done, or (with `note` saying why) incomplete or rejected; only a done
+        stage is skipped by a re-run. `spend` ({judge_calls, judge_cost_usd}) joins the record when given."""
         manifest = self.manifest()
         now = time.time()
         manifest["stages"][stage] = {
-            "status": "done", "input_hash": input_hash, "outputs": sorted(outputs),
-            "started": started, "finished": now, "seconds": round(now - started, 3), **(spend or {}),
+            "status": status, "input_hash": input_hash, "outputs": sorted(outputs),
+            "started": started, "finished": now, "seconds": round(now - started, 3),
+            **({"note": note} if note else {}), **(spend or {}),
         }
         self._write_manifest(manifest)
 

@@ -13,6 +13,7 @@ from mnpo_bench.errors import UserError
 
 PACKAGE_APP = Path(__file__).resolve().parent / "app.py"
 CHECKOUT_APP = Path(__file__).resolve().parents[2] / "app.py"
+LOCALHOST = "127.0.0.1"
 
 
 def app_script() -> Path:
@@ -23,12 +24,11 @@ def app_script() -> Path:
 
 def streamlit_command(runs_dir: Path | None, leaderboards_dir: Path | None, port: int, host: str | None,
                       headless: bool) -> list[str]:
-    """The `python -m streamlit run ...` argv; the data dirs go after `--` to the app (see roots.py)."""
+    """The `python -m streamlit run ...` argv; the data dirs go after `--` to the app (see roots.py). The
+    server binds to `host`, 127.0.0.1 when None: the dashboard has no authentication."""
     command = [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.port", str(port),
                "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
-               "--client.toolbarMode", "viewer"]
-    if host:
-        command += ["--server.address", host]
+               "--client.toolbarMode", "viewer", "--server.address", host or LOCALHOST]
     command.append("--")
     for flag, value in (("--runs-dir", runs_dir), ("--leaderboards-dir", leaderboards_dir)):
         if value is not None:
@@ -50,7 +50,7 @@ def register(app: typer.Typer, ls_app: typer.Typer) -> None:
         runs_dir: Annotated[Optional[Path], typer.Option(help="directory holding run directories (default: $MNPO_BENCH_RUNS_DIR, else ./runs)")] = None,
         leaderboards_dir: Annotated[Optional[Path], typer.Option(help="published leaderboards (default: $MNPO_BENCH_LEADERBOARDS_DIR, else ./leaderboards)")] = None,
         port: Annotated[int, typer.Option(help="port to serve on")] = 8501,
-        host: Annotated[Optional[str], typer.Option(help="address to bind (default: streamlit's, all interfaces)")] = None,
+        host: Annotated[Optional[str], typer.Option(help="address to bind (default 127.0.0.1, this machine only: the dashboard has no authentication; 0.0.0.0 for every interface)")] = None,
         headless: Annotated[bool, typer.Option(help="do not open a browser")] = False,
     ) -> None:
         """Open the Streamlit dashboard over the runs and published leaderboards (read-only)."""

@@ -110,7 +110,9 @@ def annotate(
 
     ctx = annotate_run(run_dir, [*(set_ or []), *(["panel.over_budget_ok=true"] if yes else [])], quiet=quiet)
     store = ctx.store
-    typer.echo(f"{'skipped (done, inputs unchanged)' if 'annotate' in ctx.skipped else 'annotated'}: {run_dir}")
+    state = ("skipped (done, inputs unchanged)" if "annotate" in ctx.skipped
+             else "incomplete (failed judgments: re-run to ask again)" if "annotate" in ctx.incomplete else "annotated")
+    typer.echo(f"{state}: {run_dir}")
     for name in OUTPUTS:
         typer.echo(f"  {store.path(name)}")
     if ctx.config.panel.enabled:

@@ -33,4 +33,7 @@ class PanelConfig(Section):
     max_cost_usd: float | None = Field(None, ge=0, description="refuse a stage whose estimated judge cost in US "
                                        "dollars exceeds this (from personas' price_*); None: no limit; --yes overrides")
     over_budget_ok: bool = Field(False, description="go ahead past max_calls / max_cost_usd (what --yes sets)")
+    max_failure_rate: float = Field(0.2, ge=0, le=1, description="stop the run (exit 2) when a persona's share of "
+                                    "failed judgments in a stage exceeds this; any failure leaves the stage "
+                                    "incomplete, so a re-run asks again for exactly the failed ones")
     chunk_size: int = Field(256, ge=1, description="comparisons per backend call batch; the cache is written after each")

@@ -24,10 +24,11 @@ from mnpo_bench.panel.cache import JudgeCache, cache_key, default_dir
 from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, Persona, resolve_panel
 from mnpo_bench.progress import Progress
+from mnpo_bench.redact import redact
 
 PAIR_COLUMNS = ["prompt_id", "prompt", "gold", "meta", "response_a_id", "response_a", "response_b_id", "response_b"]
 JUDGMENT_COLUMNS = ["prompt_id", "response_a_id", "response_b_id", "persona", "order", "prob_a", "label", "error",
-                    "latency_s", "cost_usd", "cache_key"]
+                    "latency_s", "cost_usd", "cache_key", "queue_s"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def run_panel(pairs: pd.DataFrame, panel: Panel, cfg: PanelConfig, *, seed: int,
             q = raw[quality.name][t][1] if quality is not None else None
             rows.append(_row(tasks[t], persona, key, verdict, q, panel.shared_quality, seed))
     frame = pd.DataFrame(rows, columns=JUDGMENT_COLUMNS)
-    return frame.astype({"prob_a": "float64", "latency_s": "float64", "cost_usd": "float64"}), stats
+    return frame.astype({"prob_a": "float64", "latency_s": "float64", "cost_usd": "float64",
+                         "queue_s": "float64"}), stats
 
 
 def _tasks(pairs: pd.DataFrame, both_orders: bool) -> list[Task]:
@@ -187,14 +189,14 @@ def _row(task: Task, persona: Persona, key: str, verdict: Verdict, quality: Verd
     """One judgments row: the raw verdict mixed with the quality term, biased, noised and labelled."""
     row: dict[str, Any] = {"prompt_id": task.prompt_id, "response_a_id": task.a_id, "response_b_id": task.b_id,
                            "persona": persona.name, "order": task.order, "prob_a": None, "label": None,
-                           "error": verdict.error, "latency_s": verdict.latency_s, "cost_usd": verdict.cost_usd,
-                           "cache_key": key}
+                           "error": redact(verdict.error), "latency_s": verdict.latency_s, "cost_usd": verdict.cost_usd,
+                           "cache_key": key, "queue_s": verdict.queue_s}
     if verdict.error is not None:
         return row
     p = verdict.prob_first
     if quality is not None:
         if quality.error is not None:
-            row["error"] = f"shared quality term failed: {quality.error}"
+            row["error"] = redact(f"shared quality term failed: {quality.error}")
             return row
         p = (1 - mix) * p + mix * quality.prob_first
     f = persona.file

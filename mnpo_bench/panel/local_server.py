@@ -43,6 +43,7 @@ class FaultPlan:
     hang_s: float = 5.0
     reply_style: str = "letter"  # "letter": "A"; "sentence": "Response A is better."; "brackets": "[[A]]"
     expect_key: str | None = None  # when set, requests without "Authorization: Bearer <key>" get 401
+    echo_auth: bool = False  # the 401's message quotes the request's Authorization header (as some servers do)
     seed: int = 0
 
     def outcome(self, request_number: int) -> str:
@@ -81,7 +82,8 @@ def create_app(plan: FaultPlan) -> Any:
     async def chat(request: Request) -> Any:
         if plan.expect_key is not None and request.headers.get("authorization") != f"Bearer {plan.expect_key}":
             state["unauthorized"] += 1
-            return JSONResponse({"error": {"message": "bad key", "type": "auth"}}, status_code=401)
+            message = f"bad key in {request.headers.get('authorization')}" if plan.echo_auth else "bad key"
+            return JSONResponse({"error": {"message": message, "type": "auth"}}, status_code=401)
         body = await request.json()
         number = state["requests"]
         state["requests"] += 1
@@ -115,8 +117,8 @@ def create_app(plan: FaultPlan) -> Any:
     return app
 
 
-def serve(plan: FaultPlan) -> None:
-    """Serve on a free port of 127.0.0.1, printing "listening <port>" once bound (blocks)."""
+def serve(plan: FaultPlan, port: int = 0) -> None:
+    """Serve on 127.0.0.1:`port` (0: a free one), printing "listening <port>" once bound (blocks)."""
     import uvicorn
 
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
@@ -124,7 +126,7 @@ def serve(plan: FaultPlan) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     print(f"listening {sock.getsockname()[1]}", flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(plan), log_level="error", access_log=False, backlog=4096,
                                            timeout_graceful_shutdown=1))
@@ -134,10 +136,10 @@ def serve(plan: FaultPlan) -> None:
 class LocalJudgeServer:
     """Runs `serve` in a child process for the length of a `with` block."""
 
-    def __init__(self, **plan: Any):
+    def __init__(self, port: int = 0, **plan: Any):
         self.plan = FaultPlan(**plan)
         self.process: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.port = port  # 0: a free port, chosen when the server starts
 
     @property
     def url(self) -> str:
@@ -146,7 +148,8 @@ class LocalJudgeServer:
 
     def __enter__(self) -> "LocalJudgeServer":
         self.process = subprocess.Popen([sys.executable, "-m", "mnpo_bench.panel.local_server",
-                                         json.dumps(asdict(self.plan))], stdout=subprocess.PIPE, text=True)
+                                         json.dumps(asdict(self.plan)), str(self.port)], stdout=subprocess.PIPE,
+                                        text=True)
         line = self.process.stdout.readline() if self.process.stdout else ""
         if not line.startswith("listening "):
             self.__exit__()
@@ -193,4 +196,4 @@ class LocalJudgeServer:
 
 
 if __name__ == "__main__":
-    serve(FaultPlan(**json.loads(sys.argv[1])))
+    serve(FaultPlan(**json.loads(sys.argv[1])), int(sys.argv[2]) if len(sys.argv) > 2 else 0)

@@ -15,13 +15,15 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.panel.annotate import annotate_with_stats
 from mnpo_bench.panel.conversational import TABLE as CONVERSATIONAL, conversational_preferences
 from mnpo_bench.panel.diagnostics import panel_diagnostics
+from mnpo_bench.panel.failures import settle_failures
 from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, resolve_panel
 from mnpo_bench.store import json_safe, write_json, write_text
 
 OUTPUTS = ["judgments.parquet", "preferences.parquet", "preferences_conversational.parquet",
            "panel_diagnostics.json", "panel_annotators.csv"]
-RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size", "max_calls", "max_cost_usd", "over_budget_ok"}  # do not change any verdict
+RUNTIME_ONLY = {"cache", "cache_dir", "device", "chunk_size", "max_calls", "max_cost_usd", "over_budget_ok",
+                "max_failure_rate"}  # do not change any verdict
 
 
 def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]:
@@ -82,6 +84,7 @@ def annotate_stage(ctx: Any) -> None:
                           f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
                           f"{calls} judge calls, {hits} from cache")
         ctx.progress.note(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
+        settle_failures(judgments, panel, cfg, stage, "annotate")
         return list(OUTPUTS)
 
     inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}

@@ -117,8 +117,11 @@ def tournament_stage(ctx: Context) -> None:
         outputs = [ctx.store.write_table("responses", responses).name,
                    ctx.store.write_table("tournament_judgments", judgments).name,
                    ctx.store.write_table("battles", battles).name]
+        settle_failures(judgments, resolve_panel(config.panel), config.panel, stage, "tournament")
         return outputs + ["tournament_schedule.json"]
 
+    from mnpo_bench.panel.failures import settle_failures
+    from mnpo_bench.panel.personas import resolve_panel
     from mnpo_bench.panel.stage import panel_inputs
     from mnpo_bench.ratings.report import schedule_note
     from mnpo_bench.store import write_json

@@ -81,7 +81,7 @@ def _run_iteration(run: StageRun, *, ctx: Context, method: str, recipe: Recipe, 
     root = ctx.store.root.resolve() / "train" / method
     parts = run.parts()
     history = {p: [reference] + [str(player_dir(root, p, s)) for s in range(1, t)] for p in players}
-    prefs = {p: _preferences(ctx, parts, method, root, p, t, history[p][-1]) for p in players}
+    prefs = {p: _preferences(ctx, run, method, root, p, t, history[p][-1]) for p in players}
     it = Iteration(recipe, method, t, root, reference, history, parts.directory, seed=ctx.config.seed,
                    device=ctx.config.train.device)
     summaries = train_players(it, prefs, ctx.progress)
@@ -93,10 +93,15 @@ def _run_iteration(run: StageRun, *, ctx: Context, method: str, recipe: Recipe, 
     return outputs
 
 
-def _preferences(ctx: Context, parts, method: str, root: Path, player: str | None, t: int,
+def _preferences(ctx: Context, run: StageRun, method: str, root: Path, player: str | None, t: int,
                  current: str) -> pd.DataFrame:
-    """The preference rows `player` trains on at iteration t (see module docstring)."""
+    """The preference rows `player` trains on at iteration t (see module docstring); failed judgments leave
+    `run` incomplete (and stop the run over panel.max_failure_rate)."""
     from mnpo_bench.panel.annotate import annotate
+    from mnpo_bench.panel.failures import settle_failures
+    from mnpo_bench.panel.personas import resolve_panel
+
+    parts = run.parts()
 
     store, seed = ctx.store, ctx.config.seed * 7919 + t
     if t == 1 and player is None:
@@ -114,13 +119,16 @@ def _preferences(ctx: Context, parts, method: str, root: Path, player: str | Non
             seed=seed, progress=ctx.progress, n_samples=_n_samples(ctx), device=ctx.config.train.device))
         write_table(data_path(root, player, t, "generations"), generations)
 
-    def label() -> pd.DataFrame:
-        judgments, prefs = annotate(train_prompts, generations, ctx.config.panel, seed=seed, progress=ctx.progress,
-                                    persona=player)
-        write_table(data_path(root, player, t, "judgments"), judgments)
-        return prefs
-
-    return parts.compute(f"preferences-{tag}", label)
+    key = f"preferences-{tag}"
+    if parts.done(key):
+        return parts.get(key)
+    judgments, prefs = annotate(train_prompts, generations, ctx.config.panel, seed=seed, progress=ctx.progress,
+                                persona=player)
+    write_table(data_path(root, player, t, "judgments"), judgments)
+    if not settle_failures(judgments, resolve_panel(ctx.config.panel), ctx.config.panel, run,
+                           f"train/{method}/iter{t}"):
+        parts.put(key, prefs)  # a chunk with failures is not kept: the re-run asks again for them
+    return prefs
 
 
 def _players(ctx: Context, recipe: Recipe) -> list[str | None]:

@@ -30,6 +30,13 @@ def test_command_runs_app_py_and_passes_the_dirs_after_double_dash(tmp_path):
     assert streamlit_command(None, None, 8501, None, False)[-1] == "--"  # env vars or defaults then apply
 
 
+def test_it_binds_to_localhost_unless_host_says_otherwise():
+    default = streamlit_command(None, None, 8501, None, True)
+    assert default[default.index("--server.address") + 1] == "127.0.0.1"
+    chosen = streamlit_command(None, None, 8501, "0.0.0.0", True)
+    assert chosen[chosen.index("--server.address") + 1] == "0.0.0.0"
+
+
 def test_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["dashboard", "--runs-dir", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -119,3 +119,17 @@ def test_key_from_the_environment_is_sent_and_never_written(probe, tmp_path: Pat
     written = [p for p in isolated_cache.rglob("*") if p.is_file()] + [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written and not any(secret.encode() in p.read_bytes() for p in written)
     assert secret not in judgments.to_csv()
+
+
+def test_latency_is_the_request_alone_and_the_queue_wait_is_separate(probe, tmp_path: Path, server):
+    """Concurrency 1, 0.2 s per request and half answered 429 (then retried): requests run one after another,
+    so the latencies must sum to the server's busy time, 0.2 s per request made, however long each
+    comparison waited for the slot or a backoff; that wait is queue_s."""
+    server.set_plan(latency_s=0.2, rate_429=0.5, seed=4)
+    judgments, stats = judge(probe[2].head(4), tmp_path, server, concurrency=1, max_retries=8, backoff_s=0.05)
+    server.set_plan()
+    calls = stats.calls["local"]
+    assert judgments["error"].isna().all() and len(judgments) == 8 and calls > 8  # some were retried
+    assert abs(judgments["latency_s"].sum() - 0.2 * calls) < 0.05 * calls, (judgments["latency_s"].sum(), calls)
+    assert judgments["latency_s"].min() >= 0.18
+    assert sorted(judgments["queue_s"])[-1] > 1.0  # the last one waited for the others

@@ -30,8 +30,10 @@ class Comparison:
 class Verdict:
     """A backend's answer: P(first wins) in [0, 1], or an error (then prob_first is None).
 
-    latency_s is wall seconds spent on this item (retries included), cost_usd its price in US dollars,
-    calls the number of requests or forward passes it took (0 when it came from the cache).
+    latency_s is wall seconds spent computing this item (for an endpoint: inside its requests, every attempt
+    counted), queue_s the seconds it waited for a free concurrency slot or a retry's backoff (not part of
+    latency_s), cost_usd its price in US dollars, calls the number of requests or forward passes it took (0
+    when it came from the cache).
     """
 
     prob_first: float | None
@@ -41,6 +43,7 @@ class Verdict:
     calls: int = 1
     tokens_in: int = 0
     tokens_out: int = 0
+    queue_s: float = 0.0
 
 
 class Backend:

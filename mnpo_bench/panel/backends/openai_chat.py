@@ -16,11 +16,12 @@ import random
 import time
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.backends import Backend, Comparison, Verdict
 from mnpo_bench.panel.parsers import PARSERS
+from mnpo_bench.redact import looks_like_key, redact, remember_key_env
 from mnpo_bench.settings import Section
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -50,11 +51,22 @@ class OpenAIParams(Section):
     price_input_per_mtok: float = Field(0.0, ge=0, description="US dollars per million prompt tokens")
     price_output_per_mtok: float = Field(0.0, ge=0, description="US dollars per million completion tokens")
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name_not_a_key(cls, value: str | None) -> str | None:
+        """The variable's name, never a key pasted in its place (the error line does not echo it)."""
+        if value is not None and looks_like_key(value):
+            raise ValueError("this looks like an API key, not the name of an environment variable; export the key "
+                             "(export OPENAI_API_KEY=...) and give the variable's name here, and rotate the key if "
+                             "this file was shared")
+        return value
+
 
 def _api_key(persona: Any) -> str:
     env = persona.params.api_key_env
     if env is None:
         return "no-key"
+    remember_key_env(env)  # its value is redacted from any error text a server sends back
     key = os.environ.get(env)
     if not key:
         raise UserError(f"environment variable {env} is not set", where=f"{persona.source}: params.api_key_env",
@@ -117,16 +129,19 @@ class OpenAIBackend(Backend):
         # what bounds throughput at high concurrency on a small machine.
         body = {"model": p.model, "messages": self._messages(item), "temperature": p.decoding.temperature,
                 "max_tokens": p.decoding.max_tokens}
-        started = 0.0  # latency counts from the first request, not from waiting for a free slot
+        # latency_s: seconds inside requests (every attempt); queue_s: seconds waiting for a free slot or backoff
+        latency = queued = 0.0
         calls = tokens_in = tokens_out = 0
         error = "no attempt made"
         wait, asked = p.backoff_s, 0.0
         for attempt in range(p.max_retries + 1):
+            waited = time.perf_counter()
             if attempt:  # jitter spreads out a burst of retries; never sooner than the server asked
                 await asyncio.sleep(max(wait * random.uniform(0.5, 1.0), asked))
                 wait, asked = wait * 2, 0.0
             async with slots:
-                started = started or time.perf_counter()
+                started = time.perf_counter()
+                queued += started - waited
                 calls += 1
                 try:
                     reply = await client.post("/chat/completions", cast_to=ChatCompletion, body=body)
@@ -139,17 +154,19 @@ class OpenAIBackend(Backend):
                         asked = _retry_after(exc)
                         continue
                     break
+                finally:
+                    latency += time.perf_counter() - started
             usage = getattr(reply, "usage", None)
             tokens_in += getattr(usage, "prompt_tokens", 0) or 0
             tokens_out += getattr(usage, "completion_tokens", 0) or 0
             content = (reply.choices[0].message.content or "") if reply.choices else ""
             prob = self.parse(content)
             if prob is not None:
-                return Verdict(prob, None, time.perf_counter() - started, self._cost(tokens_in, tokens_out),
-                               calls, tokens_in, tokens_out)
+                return Verdict(prob, None, latency, self._cost(tokens_in, tokens_out), calls, tokens_in, tokens_out,
+                               queue_s=queued)
             error = f"unparseable verdict {content[:80]!r}"
-        return Verdict(None, f"{error} (after {calls} attempts)", time.perf_counter() - started,
-                       self._cost(tokens_in, tokens_out), calls, tokens_in, tokens_out)
+        return Verdict(None, redact(f"{error} (after {calls} attempts)"), latency, self._cost(tokens_in, tokens_out),
+                       calls, tokens_in, tokens_out, queue_s=queued)
 
     def _cost(self, tokens_in: int, tokens_out: int) -> float:
         """US dollars for the tokens used."""
