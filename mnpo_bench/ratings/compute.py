@@ -1,7 +1,7 @@
 """From checked battles to every table of the leaderboard (in memory; leaderboard.py writes them).
 
-Point estimates come from all decided battles; 95% intervals are bootstrap percentiles (battles resampled
-with replacement, `bootstrap` rounds, seeded). Pairs that never met are filled with the Bradley-Terry
+Point estimates come from all decided battles; 95% intervals are bootstrap percentiles (`bootstrap` rounds,
+seeded) over prompts resampled with all their battles (a cluster bootstrap), or over battles on request. Pairs that never met are filled with the Bradley-Terry
 prediction for the field win rate, Copeland and the equilibria (counted in diagnostics as imputed_pairs).
 """
 
@@ -49,18 +49,34 @@ def resolve_reference(battles: Battles, reference: str | None, option: str = "--
     return int(everywhere[0]) if len(everywhere) == 1 and len(models) > 2 else None
 
 
+RESAMPLE = ("prompts", "battles")
+
+
 def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
-         reference_option: str = "--reference") -> Leaderboard:
-    """Every rating, interval, diagnostic and annotator table of `battles`."""
+         reference_option: str = "--reference", resample: str = "prompts") -> Leaderboard:
+    """Every rating, interval, diagnostic and annotator table of `battles`.
+
+    resample: "prompts" (default) bootstraps prompts, each with all its battles (a cluster bootstrap), where
+    every battle names its prompt; "battles" resamples battles as if independent.
+    """
+    if resample not in RESAMPLE:
+        raise UserError(f"unknown bootstrap resampling '{resample}'", where="leaderboard.resample",
+                        fix=did_you_mean(resample, RESAMPLE))
     models, n = battles.models, len(battles.models)
     ref = resolve_reference(battles, reference, reference_option)
     valid = battles.valid
-    tally = Tally.from_codes(n, valid["a"].to_numpy(), valid["b"].to_numpy(), valid["score_a"].to_numpy())
+    prompt_codes = valid["prompt_id"].cat.codes.to_numpy()
+    clustered = resample == "prompts" and len(valid) > 0 and bool((prompt_codes >= 0).all())
+    tally = Tally.from_codes(n, valid["a"].to_numpy(), valid["b"].to_numpy(), valid["score_a"].to_numpy(),
+                             cluster=prompt_codes if clustered else None)
     W, N = tally.matrices()
     check_connected(N[0], models, battles.source)
     point = Game(W, N, ref)
     rng = np.random.default_rng(seed)
-    boot = Game(*tally.matrices(tally.resample(bootstrap, rng)), ref, near=point) if bootstrap > 0 else None
+    boot = None
+    if bootstrap > 0:
+        resampled = tally.cluster_matrices(bootstrap, rng) if clustered else tally.matrices(tally.resample(bootstrap, rng))
+        boot = Game(*resampled, ref, near=point)
 
     table = pd.DataFrame({"model": models})
     for name, rating in RATINGS.items():
@@ -83,6 +99,7 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
     table = table.loc[order].reset_index(drop=True)
     matrix = pd.DataFrame(point.observed[0], index=models, columns=models).loc[table["model"], table["model"]]
     diagnostics = _diagnostics(point, boot, models, ref, battles, spread)
+    diagnostics["bootstrap_resamples"] = "prompts" if clustered else "battles"
     return Leaderboard(table, matrix.rename_axis("model"), diagnostics, annotator_stats(battles), per_annotator)
 
 

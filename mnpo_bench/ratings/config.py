@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from mnpo_bench.settings import Section
@@ -13,5 +15,6 @@ class LeaderboardConfig(Section):
     enabled: bool = Field(True, description="compute ratings and publish them")
     reference: str = Field("reference", description="model that win_rate_vs_ref and lc_win_rate_vs_ref compare against")
     bootstrap: int = Field(100, ge=0, description="bootstrap rounds for confidence intervals")
+    resample: Literal["prompts", "battles"] = Field("prompts", description="what the bootstrap resamples: 'prompts' with all their battles (a cluster bootstrap; battles on one prompt are not independent) or 'battles'")
     soft: bool = Field(True, description="score a battle by its prob_a where given (AlpacaEval's weighted win rate); false: by winner only")
     publish_dir: str = Field("leaderboards", description="ratings are published to <publish_dir>/<run name>/")

@@ -30,12 +30,13 @@ BENCH_COLUMNS = ("model", "task", "metric", "value")
 def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *, reference: str | None,
                       bootstrap: int, seed: int, bench: pd.DataFrame | str | Path | None = None,
                       soft: bool = True, source: str | None = None, reference_option: str = "--reference",
-                      schedule: dict | None = None) -> Leaderboard:
+                      schedule: dict | None = None, resample: str = "prompts") -> Leaderboard:
     """Rate `battles` (a table or a .parquet/.jsonl/.json/.csv path) and write OUTPUTS into `out_dir`.
 
     reference: the model win_rate_vs_ref and lc_win_rate_vs_ref compare against (None: the model present in
     every battle, if there is one). bootstrap: rounds for 95% intervals (0: none). seed: fixes the bootstrap.
     bench: optional table (model, task, metric, value, stderr) joined as one ratings column per task/metric.
+    resample: "prompts" (a cluster bootstrap over prompts, where battles name them) or "battles".
     soft: score a battle by prob_a where given (AlpacaEval's weighted win rate) rather than by its winner.
     source: how errors name the battles (default: the path); reference_option: how they name the reference.
     schedule: how a scheduled tournament chose its comparisons (tournament.schedule.ScheduleResult.note()),
@@ -48,7 +49,8 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     checked = check_battles(battles, source or "battles", soft=soft)
     bench_table = _bench_columns(bench) if bench is not None else None
     with _single_threaded_blas():
-        board = rate(checked, reference=reference, bootstrap=bootstrap, seed=seed, reference_option=reference_option)
+        board = rate(checked, reference=reference, bootstrap=bootstrap, seed=seed, reference_option=reference_option,
+                     resample=resample)
     if schedule is not None:
         board.diagnostics["schedule"] = schedule
     bench_names: list[str] = []

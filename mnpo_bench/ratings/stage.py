@@ -38,7 +38,7 @@ def _run(run: StageRun) -> list[str]:
     battles = store.read_table("battles")
     build_leaderboard(battles, out, reference=_reference(store, battles, config.reference), bootstrap=config.bootstrap,
                       seed=ctx.config.seed, bench=bench, soft=config.soft, source=str(store.path("battles.parquet")),
-                      reference_option="leaderboard.reference", schedule=schedule)
+                      reference_option="leaderboard.reference", schedule=schedule, resample=config.resample)
     published = Path(config.publish_dir) / ctx.config.name
     copy_leaderboard(out, published)
     ctx.progress.note(f"published the leaderboard to {published}/")

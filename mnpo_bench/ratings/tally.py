@@ -30,19 +30,26 @@ class Tally:
     j: np.ndarray  # (C,) int
     score: np.ndarray  # (C,) float in [0, 1], the mean score of model i in the cell
     count: np.ndarray  # (C,) float, battles in the cell
+    cluster: np.ndarray | None = None  # (C,) int, the cluster (prompt) of the cell's battles, if clustered
 
     @classmethod
-    def from_codes(cls, n_models: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray) -> "Tally":
-        """Aggregate battles given as model codes `a`, `b` (N,) and the score of `a` (N,)."""
+    def from_codes(cls, n_models: int, a: np.ndarray, b: np.ndarray, score_a: np.ndarray,
+                   cluster: np.ndarray | None = None) -> "Tally":
+        """Aggregate battles given as model codes `a`, `b` (N,) and the score of `a` (N,); with `cluster`
+        (N,) int codes (the prompt of each battle), cells are kept apart per cluster."""
         flip = a > b
         i, j = np.where(flip, b, a), np.where(flip, a, b)
         score = np.where(flip, 1.0 - score_a, score_a)
         level = np.rint(score * BINS).astype(np.int64)  # (N,) score bin; hard winners land on bins 0, 16, 32
         key = (i.astype(np.int64) * n_models + j) * (BINS + 1) + level
+        if cluster is not None:
+            key = cluster.astype(np.int64) * (n_models * n_models * (BINS + 1)) + key
         cells, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
         mean = np.bincount(inverse, weights=score) / count  # each cell's mean score keeps every sum exact
-        pair = cells // (BINS + 1)
-        return cls(n_models, pair // n_models, pair % n_models, mean, count.astype(float))
+        within = cells % (n_models * n_models * (BINS + 1))
+        pair = within // (BINS + 1)
+        groups = cells // (n_models * n_models * (BINS + 1)) if cluster is not None else None
+        return cls(n_models, pair // n_models, pair % n_models, mean, count.astype(float), groups)
 
     def matrices(self, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(W, N), each (R, n, n): W[r, i, j] is i's summed score against j, N[r, i, j] their battles.
@@ -65,6 +72,26 @@ class Tally:
         """(rounds, C) cell counts of `rounds` bootstrap resamples of the battles (multinomial on cells)."""
         total = int(round(self.count.sum()))
         return rng.multinomial(total, self.count / self.count.sum(), size=rounds).astype(float)
+
+    def cluster_matrices(self, rounds: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(W, N), each (rounds, n, n), of `rounds` cluster-bootstrap resamples: the K clusters (prompts) are
+        drawn K times with replacement, and a cluster drawn m times counts m times with all its battles.
+        Battles on one prompt are not independent, so this interval matches the design. The sums go through
+        per-cluster matrices (K, n*n), so a round costs K*n^2, whatever the number of battles."""
+        if self.cluster is None:
+            raise ValueError("a cluster bootstrap needs a Tally built with clusters")
+        n = self.n_models
+        present, local = np.unique(self.cluster, return_inverse=True)  # clusters with battles, as 0..K-1
+        k = len(present)
+        draws = rng.multinomial(k, np.full(k, 1.0 / k), size=rounds).astype(float)  # (R, K)
+        pair = self.i * n + self.j
+        won = sparse.csr_matrix((self.score * self.count, (local, pair)), shape=(k, n * n))  # (K, n*n)
+        met = sparse.csr_matrix((self.count, (local, pair)), shape=(k, n * n))
+        upper_w = np.asarray((won.T @ draws.T).T).reshape(rounds, n, n)  # i < j entries only
+        upper_n = np.asarray((met.T @ draws.T).T).reshape(rounds, n, n)
+        N = upper_n + upper_n.transpose(0, 2, 1)
+        W = upper_w + (upper_n - upper_w).transpose(0, 2, 1)
+        return W, N
 
 
 def check_connected(N: np.ndarray, models: list[str], source: str) -> None:

@@ -8,6 +8,10 @@ battle with `winner` null and `error` set: counted as a failure, never a tie.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+
+import numpy as np
 import pandas as pd
 
 PAIR_COLUMNS = ["prompt_id", "prompt", "gold", "meta", "response_a_id", "response_a", "response_b_id", "response_b"]
@@ -37,17 +41,52 @@ def judgments_to_battles(judgments: pd.DataFrame, responses: pd.DataFrame) -> pd
     }, columns=BATTLE_COLUMNS)
 
 
-def policy_pairs(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
-    """Every unordered pair of policies on every prompt, as a pairs table for the panel
-    (prompt_id, prompt, gold, meta, response_a_id, response_a, response_b_id, response_b)."""
+def policy_pairs(prompts: pd.DataFrame, responses: pd.DataFrame, *, max_pairs: int | None = None,
+                 seed: int = 0) -> pd.DataFrame:
+    """Every cross-policy pair of answers on every prompt, as a pairs table for the panel
+    (prompt_id, prompt, gold, meta, response_a_id, response_a, response_b_id, response_b).
+
+    With k answers per policy, each pair of policies meets k_a * k_b times per prompt. max_pairs keeps at
+    most that many of them per (prompt, policy pair): a subsample drawn without replacement from a stream
+    seeded by (seed, prompt id, policy pair), so it does not change when other policies are added.
+    """
     policies = sorted(responses["policy"].unique())
-    by_prompt = responses.set_index(["prompt_id", "policy"])
+    groups = {key: group for key, group in responses.sort_values("response_id").groupby(["prompt_id", "policy"])}
     rows = []
     for prompt in prompts.itertuples(index=False):
         for i, first in enumerate(policies):
             for second in policies[i + 1:]:
-                a, b = by_prompt.loc[(prompt.prompt_id, first)], by_prompt.loc[(prompt.prompt_id, second)]
-                rows.append({"prompt_id": prompt.prompt_id, "prompt": prompt.prompt, "gold": prompt.gold,
-                             "meta": prompt.meta, "response_a_id": a["response_id"], "response_a": a["text"],
-                             "response_b_id": b["response_id"], "response_b": b["text"]})
+                a_rows, b_rows = groups.get((prompt.prompt_id, first)), groups.get((prompt.prompt_id, second))
+                if a_rows is None or b_rows is None:
+                    continue
+                combos = list(itertools.product(range(len(a_rows)), range(len(b_rows))))
+                if max_pairs is not None and len(combos) > max_pairs:
+                    rng = np.random.default_rng(stream_seed(seed, prompt.prompt_id, first, second))
+                    combos = [combos[j] for j in sorted(rng.choice(len(combos), max_pairs, replace=False))]
+                for ia, ib in combos:
+                    a, b = a_rows.iloc[ia], b_rows.iloc[ib]
+                    rows.append({"prompt_id": prompt.prompt_id, "prompt": prompt.prompt, "gold": prompt.gold,
+                                 "meta": prompt.meta, "response_a_id": a["response_id"], "response_a": a["text"],
+                                 "response_b_id": b["response_id"], "response_b": b["text"]})
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def stream_seed(seed: int, *names: str) -> int:
+    """A seed in [0, 2**31) fixed by `seed` and `names` (stable across processes, unlike hash())."""
+    digest = hashlib.sha256("|".join([str(seed), *map(str, names)]).encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
+
+
+def identical_answers(responses: pd.DataFrame) -> pd.DataFrame:
+    """For every pair of policies, the share of their answer pairs on a common prompt whose texts are
+    identical: columns policy_a, policy_b, n_pairs, identical_share (a fraction in [0, 1])."""
+    policies = sorted(responses["policy"].unique())
+    rows = []
+    for i, first in enumerate(policies):
+        for second in policies[i + 1:]:
+            a = responses.loc[responses["policy"] == first, ["prompt_id", "text"]]
+            b = responses.loc[responses["policy"] == second, ["prompt_id", "text"]]
+            joined = a.merge(b, on="prompt_id", suffixes=("_a", "_b"))
+            share = float((joined["text_a"] == joined["text_b"]).mean()) if len(joined) else float("nan")
+            rows.append({"policy_a": first, "policy_b": second, "n_pairs": len(joined), "identical_share": share})
+    return pd.DataFrame(rows, columns=["policy_a", "policy_b", "n_pairs", "identical_share"])

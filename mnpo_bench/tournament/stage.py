@@ -1,7 +1,9 @@
-"""The tournament stage: every policy answers the eval prompts once (cached per policy), then every pair
-of policies on every prompt is judged by the panel in both orders.
+"""The tournament stage: every policy answers each eval prompt tournament.n_answers times from its own random
+stream (cached per policy), then every cross-policy pair of answers on every prompt (or a seeded subsample,
+tournament.answer_pairs) is judged by the panel in both orders.
 
-Writes `responses.parquet` (one answer per policy and eval prompt), `tournament_judgments.parquet` and
+Writes `responses.parquet` (n_answers answers per policy and eval prompt), `identical_answers.parquet`,
+`tournament_judgments.parquet` and
 `battles.parquet`. Adding a policy generates answers for that policy only; judgments already made come
 from the panel's cache.
 """
@@ -16,7 +18,7 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.policy.load import checkpoint_fingerprint, policy_spec, read_policies
 from mnpo_bench.store import RunStore, write_json
-from mnpo_bench.tournament.battles import judgments_to_battles, policy_pairs
+from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
 
 
 def enter_policies(store: RunStore, policies: list[str]) -> None:
@@ -78,14 +80,16 @@ def tournament_stage(ctx: Context) -> None:
         output = f"tournament/answers/{_safe(name)}.parquet"
 
         def answer(stage: StageRun, name=name, location=location, output=output) -> list[str]:
-            frame = generate(location, eval_prompts(ctx), generation, policy_name=name, seed=ctx.config.seed,
-                             n_samples=1, progress=ctx.progress, parts=stage.parts(), device=config.policy.device)
+            frame = generate(location, eval_prompts(ctx), generation, policy_name=name, seed=answer_seed(config, name),
+                             n_samples=config.tournament.n_answers, progress=ctx.progress, parts=stage.parts(),
+                             device=config.policy.device)
             ctx.store.write_table(output.removesuffix(".parquet"), frame)
             return [output]
 
         ctx.stage(stage_name, answer, after=("prompts",), inputs={
             "policy": name, "fingerprint": checkpoint_fingerprint(location), "generation": generation,
-            "seed": config.seed, "max_prompts": config.tournament.max_prompts,
+            "seed": answer_seed(config, name), "n_answers": config.tournament.n_answers,
+            "max_prompts": config.tournament.max_prompts,
         })
         answer_stages.append(stage_name)
 
@@ -95,8 +99,14 @@ def tournament_stage(ctx: Context) -> None:
 
         responses = pd.concat([ctx.store.read_table(f"tournament/answers/{_safe(n)}") for n in policies],
                               ignore_index=True)
-        pairs = policy_pairs(eval_prompts(ctx), responses)
-        ctx.progress.note(f"  {len(policies)} policies, {len(pairs)} pairs, both orders")
+        # a schedule picks (policy pair, prompt) matches: it judges one seeded answer pair of each
+        max_pairs = 1 if scheduled else config.tournament.answer_pairs
+        pairs = policy_pairs(eval_prompts(ctx), responses, max_pairs=max_pairs, seed=config.seed)
+        ctx.progress.note(f"  {len(policies)} policies, {len(pairs)} answer pairs, both orders")
+        identical = identical_answers(responses)
+        for row in identical[identical["identical_share"] > 0.5].itertuples():
+            ctx.progress.note(f"  [yellow]{row.policy_a} and {row.policy_b}[/yellow] gave identical answers "
+                              f"in {row.identical_share:.0%} of answer pairs")
         plan_cost(pairs, config.tournament, config.panel, seed=config.seed, progress=ctx.progress)
         schedule, stats = None, JudgeStats()
         if scheduled:
@@ -116,7 +126,8 @@ def tournament_stage(ctx: Context) -> None:
             ctx.progress.note(f"  [yellow]{failed} judgment(s) failed[/yellow]: recorded as failures, not ties")
         outputs = [ctx.store.write_table("responses", responses).name,
                    ctx.store.write_table("tournament_judgments", judgments).name,
-                   ctx.store.write_table("battles", battles).name]
+                   ctx.store.write_table("battles", battles).name,
+                   ctx.store.write_table("identical_answers", identical).name]
         settle_failures(judgments, resolve_panel(config.panel), config.panel, stage, "tournament")
         return outputs + ["tournament_schedule.json"]
 
@@ -131,8 +142,15 @@ def tournament_stage(ctx: Context) -> None:
     scheduled = t.schedule != "round_robin" or t.budget is not None
     extra = {"schedule": t.model_dump(mode="json", include={"schedule", "budget", "lottery_width",
                                                              "stop_when_separated"})} if scheduled else {}
-    ctx.stage("tournament", judge, inputs={**panel_inputs(config.panel), "seed": config.seed, **extra},
+    ctx.stage("tournament", judge, inputs={**panel_inputs(config.panel), "seed": config.seed,
+                                           "answer_pairs": t.answer_pairs, **extra},
               after=("prompts", *answer_stages))
+
+
+def answer_seed(config, name: str) -> int:
+    """The seed of `name`'s answers: the run seed under tournament.common_random_numbers (one shared stream,
+    a paired design), else a stream of its own fixed by (run seed, policy name)."""
+    return config.seed if config.tournament.common_random_numbers else stream_seed(config.seed, name)
 
 
 def eval_prompts(ctx: Context) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from mnpo_bench.tournament.battles import judgments_to_battles, policy_pairs
+from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
 
 RESPONSES = pd.DataFrame({
     "response_id": ["x|p1|0", "y|p1|0", "z|p1|0"],
@@ -51,3 +51,46 @@ def test_every_pair_of_policies_on_every_prompt():
     assert set(zip(pairs.response_a_id, pairs.response_b_id)) == {
         ("x|p1|0", "y|p1|0"), ("x|p1|0", "z|p1|0"), ("y|p1|0", "z|p1|0")}
     assert policy_pairs(prompts, RESPONSES.iloc[:1]).empty
+
+
+def answers(policy, texts, prompt="p1"):
+    return pd.DataFrame({"response_id": [f"{policy}|{prompt}|{i}" for i in range(len(texts))],
+                         "prompt_id": prompt, "policy": policy, "text": texts})
+
+
+PROMPT = pd.DataFrame({"prompt_id": ["p1"], "prompt": ["?"], "gold": [None], "meta": ["{}"]})
+
+
+def test_every_cross_policy_pair_of_answers_is_judged():
+    responses = pd.concat([answers("x", ["a", "b", "c"]), answers("y", ["d", "e"])], ignore_index=True)
+    pairs = policy_pairs(PROMPT, responses)
+    assert len(pairs) == 6  # 3 answers x 2 answers
+    assert set(zip(pairs.response_a_id, pairs.response_b_id)) == {
+        (f"x|p1|{i}", f"y|p1|{j}") for i in range(3) for j in range(2)}
+
+
+def test_the_answer_pair_subsample_is_seeded_and_sized():
+    responses = pd.concat([answers("x", list("abcd")), answers("y", list("efgh"))], ignore_index=True)
+    first = policy_pairs(PROMPT, responses, max_pairs=5, seed=3)
+    again = policy_pairs(PROMPT, responses, max_pairs=5, seed=3)
+    assert len(first) == 5 and len(set(zip(first.response_a_id, first.response_b_id))) == 5
+    assert first.equals(again)
+    other = [set(zip(p.response_a_id, p.response_b_id)) for p in
+             (policy_pairs(PROMPT, responses, max_pairs=5, seed=s) for s in range(4, 12))]
+    assert any(o != set(zip(first.response_a_id, first.response_b_id)) for o in other)
+
+
+def test_each_policy_has_its_own_stream():
+    assert stream_seed(0, "mnpo/iter2") != stream_seed(0, "inpo/iter2")
+    assert stream_seed(0, "mnpo/iter2") == stream_seed(0, "mnpo/iter2")
+    assert stream_seed(0, "mnpo/iter2") != stream_seed(1, "mnpo/iter2")
+    assert 0 <= stream_seed(7, "x") < 2**31
+
+
+def test_share_of_identical_answers_per_policy_pair():
+    """x = (a, b), y = (a, c) on one prompt: 4 answer pairs, one identical (a, a) -> 1/4; x and z never."""
+    responses = pd.concat([answers("x", ["a", "b"]), answers("y", ["a", "c"]), answers("z", ["q", "r"])],
+                          ignore_index=True)
+    table = identical_answers(responses).set_index(["policy_a", "policy_b"])
+    assert table.loc[("x", "y"), "n_pairs"] == 4 and table.loc[("x", "y"), "identical_share"] == 0.25
+    assert table.loc[("x", "z"), "identical_share"] == 0.0

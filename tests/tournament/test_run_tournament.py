@@ -18,7 +18,13 @@ def test_named_checkpoints_meet_and_the_first_is_the_reference(tiny_policy, tmp_
     run_tournament([f"base={tiny_policy}", f"twin={copy}"], None, overrides, out=out, quiet=True)
     battles = pd.read_parquet(out / "battles.parquet")
     assert set(battles.model_a) | set(battles.model_b) == {"base", "twin"}
-    assert len(battles) == 3 * 2 * battles.annotator.nunique()  # 3 prompts x 2 orders x every persona
+    # 3 prompts x (4 x 4 answer pairs) x 2 orders x every persona
+    assert len(battles) == 3 * 16 * 2 * battles.annotator.nunique()
+    # the same weights under two names: their own random streams give different answers
+    identical = pd.read_parquet(out / "identical_answers.parquet")
+    assert len(identical) == 1 and identical.identical_share.iloc[0] < 1.0
+    responses = pd.read_parquet(out / "responses.parquet")
+    assert responses.groupby(["policy", "prompt_id"]).size().eq(4).all()
     ratings = pd.read_csv(out / "leaderboard" / "ratings.csv").set_index("model")
     assert ratings.loc["base", "bt"] == 1000.0  # anchored on the first policy named
 
