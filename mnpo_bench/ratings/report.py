@@ -31,7 +31,8 @@ def render_report(board: Leaderboard, source: str, bench_columns: list[str]) -> 
     d, table = board.diagnostics, board.ratings
     head = [f"# Leaderboard: {source}", "",
             f"{d['n_models']} models, {d['n_battles']:,} battles ({d['n_failures']:,} failed judgments left out), "
-            f"{len(board.annotators)} annotator(s), {d['bootstrap']} bootstrap rounds, reference: {d['reference'] or 'none'}.",
+            f"{len(board.annotators)} annotator(s), {d['bootstrap']} bootstrap rounds "
+            f"(resampling {d.get('bootstrap_resamples', 'battles')}), reference: {d['reference'] or 'none'}.",
             "", "## Ratings", ""]
     rows = [[str(r.rank_ub), r.model, f"{_num(r.bt)} [{_num(r.bt_lo)}, {_num(r.bt_hi)}]",
              f"{_pct(r.win_rate)} [{_pct(r.win_rate_lo)}, {_pct(r.win_rate_hi)}]", _pct(r.win_rate_vs_ref),
