@@ -18,8 +18,20 @@ def percent(values: pd.Series) -> pd.Series:
     return numeric * 100 if numeric.abs().max(skipna=True) <= 1.0 else numeric
 
 
+MARGIN = {"t": 60, "b": 60}  # px above and below the plot area, so `_height` leaves HEIGHT_PER_ROW per row inside it
+
+
 def _height(n: int) -> int:
-    return max(260, 90 + HEIGHT_PER_ROW * n)
+    return max(260, 150 + HEIGHT_PER_ROW * n)
+
+
+def _label_every(fig: go.Figure, labels) -> go.Figure:
+    """Name every category on the y axis: plotly's automatic ticks on a category axis show only every other
+    label once they get dense, so the tick values are given explicitly (and the margin fits the longest)."""
+    names = [str(v) for v in dict.fromkeys(labels)]
+    fig.update_yaxes(type="category", tickmode="array", tickvals=names, ticktext=names, automargin=True)
+    fig.update_layout(margin=MARGIN)
+    return fig
 
 
 def bt_with_ci(ratings: pd.DataFrame) -> go.Figure:
@@ -32,7 +44,7 @@ def bt_with_ci(ratings: pd.DataFrame) -> go.Figure:
     ))
     fig.update_layout(title="Bradley-Terry rating with bootstrap 95% CI", height=_height(len(df)),
                       xaxis_title="Bradley-Terry rating (Elo points, 1000 = anchor)", yaxis_title="model")
-    return fig
+    return _label_every(fig, df["model"])
 
 
 def mass_bars(mass: pd.Series, title: str, low: pd.Series | None = None, high: pd.Series | None = None) -> go.Figure:
@@ -48,7 +60,7 @@ def mass_bars(mass: pd.Series, title: str, low: pd.Series | None = None, high: p
     fig.update_layout(title=title, height=_height(len(mass)), xaxis_title="probability mass (0-1)", yaxis_title="model")
     top = float(high.max()) if high is not None else float(mass.max())
     fig.update_xaxes(range=[0, max(1e-9, top) * 1.1])
-    return fig
+    return _label_every(fig, mass.index)
 
 
 def win_rates(ratings: pd.DataFrame) -> go.Figure:
@@ -71,7 +83,7 @@ def win_rates(ratings: pd.DataFrame) -> go.Figure:
     fig.update_layout(title="Win rates", barmode="group", height=_height(2 * len(df)),
                       xaxis_title="win rate (%; ties count half; 50 = even)", yaxis_title="model",
                       legend={"orientation": "h", "y": -0.15})
-    return fig
+    return _label_every(fig, df["model"])
 
 
 def bench_scores(bench: pd.DataFrame) -> go.Figure:
@@ -202,4 +214,4 @@ def compare_bt(left: pd.DataFrame, right: pd.DataFrame, left_name: str, right_na
     n = len(set(left["model"]) | set(right["model"]))
     fig.update_layout(title="Bradley-Terry rating in both runs", height=_height(n), scattermode="group",
                       xaxis_title="Bradley-Terry rating (Elo points, 1000 = anchor)", yaxis_title="model")
-    return fig
+    return _label_every(fig, pd.concat([left.sort_values("bt")["model"], right.sort_values("bt")["model"]]))

@@ -148,10 +148,12 @@ def _manifest(stages: list[str], start: float) -> dict:
 
 def build_run(root: Path, name: str = "demo", *, n_battles: int = 2000, models: tuple[str, ...] = MODELS,
               seed: int = 0, training: bool = True, leaderboard: bool = True, bootstrap: int = 20,
-              publish: Path | None = None) -> Path:
+              publish: Path | None = None, trained: dict[str, tuple[int, list[str | None]]] | None = None) -> Path:
     """Write run `root/name` with every table (`n_battles` battles) and return its path; `training=False`
     leaves out train/, `leaderboard=False` leaves out leaderboard/; `publish` also copies the leaderboard
-    folder to `publish/name` as the pipeline does."""
+    folder to `publish/name` as the pipeline does. `trained` maps method -> (iterations, players) for
+    train/<method>/metrics.jsonl (default: mnpo x2 and dpo x1 for the whole panel, ht-mnpo x1 for two players);
+    each iteration also gets a checkpoint folder with a config.json, as a real run has."""
     rng = np.random.default_rng(seed)
     run = Path(root) / name
     per_prompt = len(models) * (len(models) - 1) * len(PERSONAS)
@@ -176,9 +178,13 @@ def build_run(root: Path, name: str = "demo", *, n_battles: int = 2000, models: 
     write_table(run / "bench.parquet", bench)
     stages = ["prompts", "policy", "generate", "annotate", "tournament", "bench"]
     if training:
-        write_text(run / "train" / "mnpo" / "metrics.jsonl", _metrics("mnpo", 2, [None], start))
-        write_text(run / "train" / "dpo" / "metrics.jsonl", _metrics("dpo", 1, [None], start))
-        write_text(run / "train" / "ht-mnpo" / "metrics.jsonl", _metrics("ht-mnpo", 1, list(PERSONAS[:2]), start))
+        trained = trained or {"mnpo": (2, [None]), "dpo": (1, [None]), "ht-mnpo": (1, list(PERSONAS[:2]))}
+        for method, (iterations, players) in trained.items():
+            write_text(run / "train" / method / "metrics.jsonl", _metrics(method, iterations, players, start))
+            for it in range(1, iterations + 1):
+                write_json(run / "train" / method / f"iter{it}" / "config.json", {"model_type": "llama"})
+        write_json(run / "train" / "policies.json", {f"{m}/iter{t}": f"train/{m}/iter{t}"
+                                                     for m, (n, _) in trained.items() for t in range(1, n + 1)})
         stages.insert(4, "train")
     if leaderboard:
         from mnpo_bench.ratings.leaderboard import build_leaderboard

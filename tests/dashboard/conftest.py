@@ -6,6 +6,8 @@ Layout under a session temp dir:
     runs/bare       no train/, no leaderboard/
     runs/broken     battles.parquet is not parquet, one metrics line is not JSON
     runs/linear     two models only: a transitive ranking
+    runs/default    the embedded default's shape: the default config's methods and iterations, no HT-MNPO (every
+                    metrics row has player null), reference plus every iterate in the tournament
     runs/escape     a symlink to a run OUTSIDE the root (must never be listed or opened)
     leaderboards/published   a published leaderboard without a run directory
 """
@@ -21,12 +23,15 @@ import numpy as np
 import pytest
 import yaml
 
+from mnpo_bench.config import load_config
 from mnpo_bench.dashboard import fixture
 from mnpo_bench.dashboard.roots import ENV_LEADERBOARDS, ENV_RUNS
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 SECRET = "sk-test-DO-NOT-SHOW-4242"
+DEFAULT = load_config(None, [])  # the embedded default run's config: its shape is what a first user opens
+DEFAULT_MODELS = ("reference", *(f"{m}/iter{t}" for m in DEFAULT.train.methods for t in range(1, DEFAULT.train.iterations + 1)))
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +50,8 @@ def data_root(tmp_path_factory) -> Path:
     with open(broken / "train" / "mnpo" / "metrics.jsonl", "a") as handle:
         handle.write("{not json\n")
     fixture.build_run(runs, "linear", models=("reference", "mnpo/iter1"))
+    fixture.build_run(runs, "default", models=DEFAULT_MODELS, trained={m: (DEFAULT.train.iterations, [None])
+                                                                        for m in DEFAULT.train.methods})
     shutil.copytree(runs / "alpha" / "leaderboard", boards / "published")
     outside = fixture.build_run(root / "outside", "secret_run", leaderboard=False)
     (runs / "escape").symlink_to(outside, target_is_directory=True)

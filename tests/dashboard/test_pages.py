@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.dashboard.conftest import figures, open_page, snapshot, texts
+from tests.dashboard.conftest import DEFAULT, DEFAULT_MODELS, figures, open_page, snapshot, texts
 
 PAGES = ("runs", "leaderboard", "tournament", "annotators", "training", "explorer", "compare")
 CYCLE = ("mnpo/iter2", "dpo/iter1", "mnpo/iter1")
@@ -17,7 +17,7 @@ def _axes_titled(figure: dict) -> bool:
     return all(((axis.get("title") or {}).get("text") or "") != "" for axis in axes[:2])
 
 
-@pytest.mark.parametrize("run", ["alpha", "bare", "broken", "linear", "published"])
+@pytest.mark.parametrize("run", ["alpha", "default", "bare", "broken", "linear", "published"])
 def test_every_page_renders_every_run_and_writes_nothing(env, run):
     """No page raises on a full run, a run missing tables, a run with corrupt files or a published-only
     leaderboard; every chart has titled axes; no file under the roots changes (read-only)."""
@@ -162,6 +162,32 @@ def test_training_page_plots_every_method_and_iteration(env):
     assert set(last[last.method == "ht-mnpo"]["player"]) == {"fair", "first_picker"}
     at.multiselect[0].set_value(["dpo"]).run()
     assert {a["text"] for a in figures(at)[0]["layout"]["annotations"]} == {"dpo"}
+
+
+def test_training_page_on_the_default_runs_shape(env):
+    """No HT-MNPO: `player` is null on every row. The last-step table has one row per method and iteration,
+    with the summed skips and mean tokens/s of that iteration's steps (the page once raised a merge error)."""
+    at = open_page("training", "default")
+    assert set(at.multiselect[0].value) == set(DEFAULT.train.methods)
+    last = at.dataframe[0].value
+    assert len(last) == len(DEFAULT.train.methods) * DEFAULT.train.iterations and last["player"].isna().all()
+    metrics = pd.read_json(env / "runs" / "default" / "train" / "inpo" / "metrics.jsonl", lines=True)
+    it2 = metrics[metrics.iteration == 2]
+    row = last[(last.method == "inpo") & (last.iteration == 2)].iloc[0]
+    assert row["step"] == it2["step"].max() and row["loss"] == pytest.approx(it2.sort_values("step")["loss"].iloc[-1])
+    assert row["skipped (examples)"] == it2["skipped"].sum() and row["tokens/s"] == pytest.approx(it2["tokens_per_s"].mean())
+    assert len(figures(at)) == 3
+
+
+def test_explorer_never_reads_a_missing_error_as_a_failure(env):
+    """A prompt with one failed vote: every other cell is a verdict (the page once showed "failed: nan" for
+    them, NaN being truthy); the count of failed cells equals the failed battles on that prompt."""
+    battles = pd.read_parquet(env / "runs" / "alpha" / "battles.parquet")
+    pid = battles[battles.error.notna()]["prompt_id"].iloc[0]
+    at = open_page("explorer", ex_split="eval", ex_prompt=pid)
+    cells = at.dataframe[1].value.drop(columns=["pair", "order"]).stack()
+    assert not cells.str.contains("nan").any(), list(cells)
+    assert cells.str.startswith("failed: ").sum() == battles[(battles.prompt_id == pid) & battles.error.notna()].shape[0]
 
 
 def test_explorer_shows_responses_and_every_persona_vote(env):

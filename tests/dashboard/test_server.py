@@ -119,3 +119,26 @@ def test_cli_passes_the_data_dirs_to_the_server(env, tmp_path):
         page.get_by_text(str(env / "runs")).first.wait_for(timeout=30_000)  # the sidebar names the root it reads
         page.get_by_text("published leaderboard only").first.wait_for(state="attached", timeout=30_000)  # grid cell
         assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_model_charts_label_every_model_in_chromium():
+    """The default run's seven models, drawn by plotly.js in Chromium: every model's name is a y tick label
+    of the Bradley-Terry, win-rate and Nash-mass charts (plotly's automatic category ticks once showed every
+    other one on the Bradley-Terry chart)."""
+    import pandas as pd
+    import plotly.io as pio
+
+    from mnpo_bench.dashboard import charts
+    from tests.dashboard.conftest import DEFAULT_MODELS
+
+    ratings = pd.DataFrame({"model": DEFAULT_MODELS, "bt": [1000.0 + 9 * i for i in range(len(DEFAULT_MODELS))],
+                            "win_rate": 0.5, "win_rate_vs_ref": 0.55, "nash_mass": 1 / len(DEFAULT_MODELS)})
+    ratings = ratings.assign(bt_lo=ratings.bt - 5, bt_hi=ratings.bt + 5)
+    shown = {}
+    with browser_page() as page:
+        for figure in (charts.bt_with_ci(ratings), charts.win_rates(ratings),
+                       charts.mass_bars(ratings.set_index("model")["nash_mass"], "Nash mass")):
+            page.set_content(pio.to_html(figure, include_plotlyjs=True, full_html=True))
+            page.locator(".ytick text").first.wait_for(timeout=30_000)
+            shown[figure.layout.title.text] = sorted(page.locator(".ytick text").all_text_contents())
+    assert shown == {title: sorted(DEFAULT_MODELS) for title in shown} and len(shown) == 3

@@ -23,7 +23,9 @@ def _answers(run: Run, pid: str) -> pd.DataFrame:
 
 
 def _cell(vote: str | None, prob: float | None, error: str | None = None) -> str:
-    if error:
+    """The text of one vote: "failed: <error>", "no verdict", or the verdict with P(a). A missing error reads
+    back as None or NaN (by column type), and NaN is truthy, so only a non-empty string is a failure."""
+    if isinstance(error, str) and error:
         return f"failed: {error}"
     if vote is None or pd.isna(vote):
         return "no verdict"

@@ -34,14 +34,18 @@ def load_metrics(run: Run) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _last_steps(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, player, iteration): its last step's values, the examples skipped over all its steps
+    and its mean tokens/s. Sums and means are computed with `transform` on the step rows, never merged back on
+    the keys: `player` is all-null (float NaN or None, by how the JSON was read) on runs without HT-MNPO."""
     keys = [c for c in ("method", "player", "iteration") if c in metrics]
-    grouped = metrics.sort_values("step").groupby(keys, dropna=False)
-    out = grouped.tail(1)[keys + [c for c in ("step", "loss", "margin", "chosen_logp", "rejected_logp") if c in metrics]]
-    if "skipped" in metrics:
-        out = out.merge(grouped["skipped"].sum().rename("skipped (examples)").reset_index(), on=keys, how="left")
-    if "tokens_per_s" in metrics:
-        out = out.merge(grouped["tokens_per_s"].mean().rename("tokens/s").reset_index(), on=keys, how="left")
-    return out.reset_index(drop=True)
+    ordered = metrics.sort_values("step", kind="stable")
+    grouped = ordered.groupby(keys, dropna=False, sort=False)
+    ordered = ordered.assign(**({"skipped (examples)": grouped["skipped"].transform("sum")} if "skipped" in ordered else {}),
+                             **({"tokens/s": grouped["tokens_per_s"].transform("mean")} if "tokens_per_s" in ordered else {}))
+    shown = keys + [c for c in ("step", "loss", "margin", "chosen_logp", "rejected_logp", "skipped (examples)",
+                                "tokens/s") if c in ordered]
+    last = ordered.groupby(keys, dropna=False, sort=False).tail(1)[shown]
+    return last.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def render() -> None:
