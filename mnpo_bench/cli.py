@@ -94,13 +94,15 @@ def _mount_subsystems() -> None:
     """Mount the verbs each subsystem defines in its own cli module (all import their heavy parts lazily)."""
     from mnpo_bench.bench import cli as bench_cli
     from mnpo_bench.dashboard import cli as dashboard_cli
+    from mnpo_bench.experiment import cli as experiment_cli
     from mnpo_bench.game import cli as game_cli
     from mnpo_bench.panel import cli as panel_cli
     from mnpo_bench.ratings import cli as ratings_cli
     from mnpo_bench.tournament import cli as tournament_cli
     from mnpo_bench.train import cli as train_cli
 
-    for module in (panel_cli, train_cli, tournament_cli, ratings_cli, bench_cli, dashboard_cli, game_cli):
+    for module in (panel_cli, train_cli, tournament_cli, ratings_cli, bench_cli, dashboard_cli, game_cli,
+                   experiment_cli):
         module.register(app, ls_app)
 
 
