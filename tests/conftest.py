@@ -29,3 +29,19 @@ def tiny_policy(_isolated_cache) -> str:
     from mnpo_bench.policy.tiny import build_tiny
 
     return str(build_tiny(TinyModelConfig()))
+
+
+@pytest.fixture(scope="session")
+def llama3_style(tmp_path_factory) -> str:
+    """A Llama-3-style checkpoint at vocab 128,256 steered to end turns with <|eot_id|> (tests/real_models.py)."""
+    from tests.real_models import build_llama3_style
+
+    return build_llama3_style(tmp_path_factory.mktemp("llama3_style"))
+
+
+@pytest.fixture(scope="session")
+def qwen2_style(tmp_path_factory) -> str:
+    """A Qwen2-style checkpoint with tied embeddings at vocab 151,936 (tests/real_models.py)."""
+    from tests.real_models import build_qwen2_style
+
+    return build_qwen2_style(tmp_path_factory.mktemp("qwen2_style"))

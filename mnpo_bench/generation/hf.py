@@ -7,6 +7,11 @@ Two decoding paths, the same distribution:
   most of the work. transformers' own continuous batching (`generate_batch`) also drops finished requests,
   but its paged-attention set-up made the same job ~20x slower on CPU, so it does not fit here.
 - `prune_finished=False`: `model.generate`, for architectures whose cache cannot drop rows.
+
+A response ends on any of `policy.chat.stop_token_ids`: the template's end-of-turn token and every end
+token of the checkpoint's generation config (Llama 3 lists `<|end_of_text|>` and `<|eot_id|>`), not only
+the tokenizer's EOS. The prefill asks for the logits of the last position only (`logits_to_keep=1`): the
+full (R, P, V) block would be 16 GB for 128 prompts of 240 tokens at vocabulary 128k.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import torch
 
 from mnpo_bench.generation.base import Completion
+from mnpo_bench.policy.chat import stop_token_ids
 
 
 class HFBackend:
@@ -30,6 +36,7 @@ class HFBackend:
         self.top_p = top_p
         self.batch_size = batch_size
         self.prune_finished = prune_finished
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
 
     @torch.inference_mode()
     def complete(self, prompts: list[str], n: int, seed: int) -> list[list[Completion]]:
@@ -55,7 +62,7 @@ class HFBackend:
             if self.temperature > 0 else {"do_sample": False}
         output = self.model.generate(
             **batch, max_new_tokens=self.max_new_tokens, num_return_sequences=n, use_cache=True,
-            eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id, **sampling,
+            eos_token_id=self.stop_ids, pad_token_id=self.tokenizer.pad_token_id, **sampling,
         )  # (len(prompts) * n, prompt_width + new)
         return output[:, batch["input_ids"].shape[1]:].tolist()
 
@@ -65,14 +72,14 @@ class HFBackend:
         from transformers import DynamicCache
 
         generator = torch.Generator(device=self.model.device).manual_seed(seed)
-        eos = self.tokenizer.eos_token_id
+        stops = torch.tensor(self.stop_ids, device=self.model.device)  # (S,)
         batch = self._encode(prompts)
         input_ids = batch["input_ids"].repeat_interleave(n, dim=0)  # (R, P), R = len(prompts) * n
         mask = batch["attention_mask"].repeat_interleave(n, dim=0)  # (R, P), 0 on left padding
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (R, P): real tokens at 0..len-1
         cache = DynamicCache()
         logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                            past_key_values=cache, use_cache=True).logits[:, -1, :]  # (R, V)
+                            cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]  # (R, V)
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)  # (A,) rows still decoding
         next_position = positions[:, -1] + 1  # (A,)
         out: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
@@ -80,7 +87,7 @@ class HFBackend:
             tokens = self._sample(logits, generator)  # (A,)
             for row, token in zip(rows.tolist(), tokens.tolist()):
                 out[row].append(token)
-            keep = tokens != eos  # (A,)
+            keep = ~torch.isin(tokens, stops)  # (A,)
             if step == self.max_new_tokens - 1 or not bool(keep.any()):
                 break
             if not bool(keep.all()):
@@ -89,7 +96,7 @@ class HFBackend:
                 rows, mask, next_position, tokens = rows[kept], mask[kept], next_position[kept], tokens[kept]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)  # (A, P + step + 1)
             logits = self.model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_position[:, None],
-                                past_key_values=cache, use_cache=True).logits[:, -1, :]
+                                cache=cache, use_cache=True).logits[:, -1, :]
             next_position = next_position + 1
         return out
 
@@ -106,9 +113,10 @@ class HFBackend:
         return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
     def _completion(self, ids: list[int]) -> Completion:
-        eos = self.tokenizer.eos_token_id
-        if eos in ids:
-            ids = ids[: ids.index(eos)]
+        """The response in `ids` (new token ids), cut before its first stop token ("stop"), else "length"."""
+        end = next((k for k, token in enumerate(ids) if token in self.stop_ids), None)
+        if end is not None:
+            ids = ids[:end]
             reason = "stop"
         else:
             reason = "length"

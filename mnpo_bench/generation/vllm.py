@@ -21,6 +21,7 @@ from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation.base import Completion
+from mnpo_bench.policy.chat import stop_token_ids
 from mnpo_bench.policy.load import checkpoint_fingerprint
 
 _ENGINE: dict[str, Any] = {"key": None, "llm": None}  # the live engine and what it was built from
@@ -43,20 +44,20 @@ class VLLMBackend:
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.top_p = top_p
+        self.stop_ids = stop_token_ids(self.tokenizer, _generation_config(model_path))
 
     def complete(self, prompts: list[str], n: int, seed: int) -> list[list[Completion]]:
         """`n` completions per prompt from one vLLM call (vLLM schedules the batch itself).
 
         The request seed fixes every sample, so the same (prompts, n, seed) gives the same completions.
         """
-        eos = self.tokenizer.eos_token_id
         params = self._vllm.SamplingParams(
             n=n, temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_new_tokens, seed=seed,
-            stop_token_ids=[eos] if eos is not None else None,
+            stop_token_ids=self.stop_ids,
         )
         outputs = self.llm.generate([{"prompt_token_ids": ids} for ids in self._encode(prompts)], params,
                                     use_tqdm=False)
-        return [[_completion(c, eos) for c in out.outputs] for out in outputs]
+        return [[_completion(c, self.stop_ids) for c in out.outputs] for out in outputs]
 
     def _encode(self, prompts: list[str]) -> list[list[int]]:
         """Token ids of each rendered prompt; UserError if one does not fit the model's context."""
@@ -70,12 +71,22 @@ class VLLMBackend:
         return encoded
 
 
-def _completion(output: Any, eos: int | None) -> Completion:
+def _generation_config(model_path: str) -> Any:
+    """The checkpoint's generation config (its end tokens), or None where it has none."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model_path)
+    except OSError:  # no generation_config.json: the template's and the tokenizer's end tokens only
+        return None
+
+
+def _completion(output: Any, stop_ids: list[int]) -> Completion:
     """A `Completion` from one vLLM `CompletionOutput`; its end-of-turn token is not counted."""
     if output.finish_reason not in ("stop", "length"):  # "abort": the engine dropped the request
         raise RuntimeError(f"vLLM ended a request with finish_reason={output.finish_reason!r}")
     ids = list(output.token_ids)
-    if output.finish_reason == "stop" and ids and ids[-1] == eos:
+    if output.finish_reason == "stop" and ids and ids[-1] in stop_ids:
         ids = ids[:-1]
     return Completion(text=output.text.strip(), n_tokens=len(ids), finish_reason=output.finish_reason)
 

@@ -9,6 +9,7 @@ computes are those of the tokens that were sampled.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 # The template of the embedded tiny model; also the fallback for a tokenizer that has none.
@@ -17,6 +18,8 @@ TINY_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
 END_TOKEN = "<|end|>"
+_PROBE = "MNPOENDOFTURNPROBE"  # plain text no template rewrites; what follows it closes an assistant turn
+_END_OF_TURN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> (template, token id)
 
 
 def ensure_chat_template(tokenizer: Any) -> Any:
@@ -26,6 +29,38 @@ def ensure_chat_template(tokenizer: Any) -> Any:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def end_of_turn_id(tokenizer: Any) -> int:
+    """The token id the chat template closes an assistant turn with (`<|eot_id|>` for Llama 3, `<|im_end|>`
+    for ChatML, `<end_of_turn>` for Gemma, `<|end|>` for the tiny model): the first special token the
+    template writes after an assistant message. The tokenizer's EOS when the template writes none."""
+    template = getattr(tokenizer, "chat_template", None)
+    cached = _END_OF_TURN.get(tokenizer)
+    if cached and cached[0] == template:
+        return cached[1]
+    found = tokenizer.eos_token_id
+    try:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": _PROBE}],
+                                             tokenize=False)
+    except Exception:  # noqa: BLE001 - a template may refuse this dialogue; the EOS is then all we know
+        text = ""
+    if _PROBE in text:
+        special = set(tokenizer.all_special_ids) | {
+            i for i, token in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(token, "special", False)}
+        after = tokenizer(text.split(_PROBE, 1)[1], add_special_tokens=False)["input_ids"]
+        found = next((i for i in after if i in special), found)
+    _END_OF_TURN[tokenizer] = (template, found)
+    return found
+
+
+def stop_token_ids(tokenizer: Any, generation_config: Any = None) -> list[int]:
+    """Every token that ends a response, in this order: the template's end-of-turn token, each of
+    `generation_config.eos_token_id` (an int or a list, as Llama 3 and Gemma ship it), the tokenizer's EOS."""
+    listed = getattr(generation_config, "eos_token_id", None)
+    listed = [listed] if isinstance(listed, int) else list(listed or [])
+    ids = [end_of_turn_id(tokenizer), *listed, tokenizer.eos_token_id]
+    return list(dict.fromkeys(int(i) for i in ids if i is not None))
 
 
 def render_prompt(tokenizer: Any, prompt: str | list[dict[str, str]]) -> str:
@@ -42,13 +77,14 @@ def encode_prompt(tokenizer: Any, prompt: str | list[dict[str, str]]) -> list[in
 def encode_dialogue(
     tokenizer: Any, prompt: str | list[dict[str, str]], response: str, max_length: int
 ) -> tuple[list[int], int]:
-    """Token ids of prompt + response + end-of-turn, and the number of prompt tokens.
+    """Token ids of prompt + response + the template's end-of-turn token (`end_of_turn_id`, the token
+    generation stops on), and the number of prompt tokens.
 
     Truncation keeps at most half of `max_length` for the prompt (its last tokens, next to the answer)
     and cuts the response at the end; the result is never longer than `max_length`.
     """
     prompt_ids = encode_prompt(tokenizer, prompt)
-    response_ids = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    response_ids = tokenizer(response, add_special_tokens=False)["input_ids"] + [end_of_turn_id(tokenizer)]
     if len(prompt_ids) + len(response_ids) > max_length:
         prompt_ids = prompt_ids[-max(1, min(len(prompt_ids), max_length // 2)):]
         response_ids = response_ids[: max_length - len(prompt_ids)]
