@@ -28,6 +28,12 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._targets[name] = target
 
+    def put(self, name: str, obj: T) -> None:
+        """Register an object already in hand as `name` (a plug-in defined at run time, or a test's)."""
+        if name in self._targets and self._loaded.get(name) is not obj:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._targets[name], self._loaded[name] = f"<object {name}>", obj
+
     def get(self, name: str, *, where: str | None = None) -> T:
         """The object registered as `name`, imported on first use."""
         if name not in self._targets:

@@ -23,7 +23,7 @@ def test_default_run_trains_policies_that_beat_the_reference(tiny_policy, tmp_pa
     first = run_pipeline(None, [f"leaderboard.publish_dir={published}"], out=out, quiet=True)
     stages = {"prompts", "policy", "generate", "annotate", "tournament", "bench", "leaderboard"}
     assert stages <= set(first.ran)
-    assert {f"train/{m}/iter{t}" for m in ("mnpo", "inpo", "dpo") for t in (1, 2)} <= set(first.ran)
+    assert {f"train/{m}/iter{t}/fit" for m in ("mnpo", "inpo", "dpo") for t in (1, 2)} <= set(first.ran)
 
     again = run_pipeline(None, [f"leaderboard.publish_dir={published}"], out=out, quiet=True)
     assert again.ran == [] and set(first.ran) == set(again.skipped)

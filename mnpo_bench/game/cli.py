@@ -28,7 +28,7 @@ def game(
     """Run each method's exact population update and write exploitability per iteration."""
     from mnpo_bench.errors import UserError
     from mnpo_bench.game.lab import run_lab
-    from mnpo_bench.game.matrices import from_run as matrix_from_run
+    from mnpo_bench.game.from_run import from_run as matrix_from_run
     from mnpo_bench.game.matrices import load_matrix
     from mnpo_bench.game.report import write_lab
 

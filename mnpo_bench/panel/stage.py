@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.annotate import annotate_with_stats
 from mnpo_bench.panel.conversational import TABLE as CONVERSATIONAL, conversational_preferences
@@ -39,13 +41,56 @@ def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]
                            "weights": panel.weights}}
 
 
+def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.DataFrame, *, seed: int,
+                  what: str, persona: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+    """(judgments, preferences, diagnostics, per-annotator table) of the run's panel over every pair among
+    each prompt's samples in `generations` (`persona`: that member's verdicts alone, as HT-MNPO players are
+    labelled). The body of every judging sub-stage: the run's annotate stage and the online iterations'.
+
+    Checks the call budget first, records the calls and dollars spent on `stage` (a StageRun), prints the
+    counts and the non-transitivity, and settles failures (`stage` incomplete; a UserError over
+    panel.max_failure_rate). `what` names the stage in messages."""
+    from mnpo_bench.panel.annotate import build_pairs
+    from mnpo_bench.panel.cost import check_budget, estimate
+
+    cfg = ctx.config.panel
+    panel = resolve_panel(cfg)
+    per_prompt = generations.groupby("prompt_id")["response_id"].nunique()
+    if per_prompt.empty or per_prompt.max() < 2:
+        raise UserError(f"no prompt has two {'reference ' if what == 'annotate' else ''}responses to compare",
+                        where="generation.n_samples",
+                        fix="sample at least 2 responses per prompt, or set panel.enabled: false")
+    if persona is None:  # a single persona's share is not what the panel's estimate counts
+        found = estimate(build_pairs(prompts, generations), panel, cfg, seed=seed)
+        ctx.progress.note(f"  {found.line()}")
+        check_budget(found, cfg, what)
+    judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=seed,
+                                                         progress=ctx.progress, persona=persona)
+    weights = panel.weights if persona is None else {persona: 1.0}
+    aggregation = panel.aggregation if persona is None else "mean"
+    diagnostics, table = panel_diagnostics(judgments, pairs, weights, aggregation, stats.as_dict())
+    diagnostics["panel"] = {"name": panel.name, "source": panel.source, "aggregation": aggregation,
+                            "shared_quality": panel.shared_quality, "weights": weights,
+                            "quality_persona": panel.quality.name if panel.quality else None}
+    diagnostics["counts"]["preferences"] = len(prefs)
+    stage.record_spend(*stats.spent())
+    counts = diagnostics["counts"]
+    calls = sum(s["calls"] for s in stats.as_dict().values())
+    hits = sum(s["cache_hits"] for s in stats.as_dict().values())
+    ctx.progress.note(f"  {what}: {counts['judgments']} judgments ({counts['failed']} failed, "
+                      f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
+                      f"{calls} judge calls, {hits} from cache")
+    ctx.progress.note(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
+    settle_failures(judgments, panel, cfg, stage, what)
+    return judgments, prefs, json_safe(diagnostics), table
+
+
 def annotate_stage(ctx: Any) -> None:
     """Run the annotate stage of the pipeline on `ctx` (a mnpo_bench.pipeline.Context)."""
     cfg = ctx.config.panel
     if not cfg.enabled:
         ctx.progress.note("[dim]skip[/dim] annotate (panel.enabled is false)")
         return
-    panel = resolve_panel(cfg)
 
     def run(stage: Any) -> list[str]:
         store = ctx.store
@@ -54,40 +99,16 @@ def annotate_stage(ctx: Any) -> None:
         generations = store.read_table("generations")
         generations = generations[(generations["policy"] == "reference")
                                   & generations["prompt_id"].isin(prompts["prompt_id"])]
-        per_prompt = generations.groupby("prompt_id")["response_id"].nunique()
-        if per_prompt.empty or per_prompt.max() < 2:
-            raise UserError("no prompt has two reference responses to compare", where="generation.n_samples",
-                            fix="sample at least 2 responses per prompt, or set panel.enabled: false")
-        from mnpo_bench.panel.annotate import build_pairs
-        from mnpo_bench.panel.cost import check_budget, estimate
-
-        found = estimate(build_pairs(prompts, generations), panel, cfg, seed=ctx.config.seed)
-        ctx.progress.note(f"  {found.line()}")
-        check_budget(found, cfg, "annotate")
-        judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=ctx.config.seed,
-                                                             progress=ctx.progress)
-        diagnostics, table = panel_diagnostics(judgments, pairs, panel.weights, panel.aggregation, stats.as_dict())
-        diagnostics["panel"] = {"name": panel.name, "source": panel.source, "aggregation": panel.aggregation,
-                                "shared_quality": panel.shared_quality, "weights": panel.weights,
-                                "quality_persona": panel.quality.name if panel.quality else None}
-        diagnostics["counts"]["preferences"] = len(prefs)
+        judgments, prefs, diagnostics, table = judge_samples(ctx, stage, prompts, generations,
+                                                             seed=ctx.config.seed, what="annotate")
         store.write_table("judgments", judgments)
         store.write_table("preferences", prefs)
         store.write_table(CONVERSATIONAL, conversational_preferences(prefs))
-        write_json(store.path("panel_diagnostics.json"), json_safe(diagnostics))
+        write_json(store.path("panel_diagnostics.json"), diagnostics)
         write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
-        counts = diagnostics["counts"]
-        stage.record_spend(*stats.spent())
-        calls = sum(s["calls"] for s in stats.as_dict().values())
-        hits = sum(s["cache_hits"] for s in stats.as_dict().values())
-        ctx.progress.note(f"  annotate: {counts['judgments']} judgments ({counts['failed']} failed, "
-                          f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
-                          f"{calls} judge calls, {hits} from cache")
-        ctx.progress.note(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
-        settle_failures(judgments, panel, cfg, stage, "annotate")
         return list(OUTPUTS)
 
-    inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
+    inputs = {**panel_inputs(cfg), "seed": ctx.config.seed}
     ctx.stage("annotate", run, inputs=inputs, after=("prompts", "generate"))
 
 

@@ -54,6 +54,9 @@ class Iteration:
     work: Path  # scratch that survives an interruption (scored pairs, mid-iteration checkpoints)
     seed: int
     device: str = "auto"
+    starts: dict[str | None, str] | None = None  # per player, the policy to start from (None: iterate t - 1)
+    outputs: dict[str | None, Path] | None = None  # per player, where to save (None: player_dir(root, player, t))
+    label: str = ""  # suffix of this fit's file names, for a second fit in one iteration ("" for the first)
 
 
 def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress: Progress | None = None
@@ -63,7 +66,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
     A player left without pairs (its persona tied every comparison, or none reaches min_prob) keeps its
     policy: iterate t is a copy of iterate t - 1, and the summary says so in `note`."""
     progress = progress or Progress(quiet=True)
-    starts = {player: history[-1] for player, history in it.history.items()}
+    starts = it.starts or {player: history[-1] for player, history in it.history.items()}
     summaries: dict[str | None, dict[str, Any]] = {}
     for player, rows in prefs.items():
         name = policy_name(it.method, player, it.t)
@@ -74,7 +77,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
                           f"opponents at t = {it.t} (shortfall {shortfall}; the reference is played once)[/yellow]")
         tag = player or "policy"
         done = it.work / f"done-{tag}.json"
-        out = player_dir(it.root, player, it.t)
+        out = it.outputs[player] if it.outputs else player_dir(it.root, player, it.t)
         if done.exists() and (out / "config.json").exists():  # finished before an interruption
             summaries[player] = json.loads(done.read_text())
             continue
@@ -102,7 +105,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
                                precision=resolve_precision(it.recipe, on_gpu), tiles=it.recipe.logprob_tiles,
                                progress=progress)
             write_table(scored_path, scored)
-        write_table(data_path(it.root, player, it.t), scored)
+        write_table(data_path(it.root, player, it.t, f"pairs{it.label}"), scored)
         progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
                        it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from mnpo_bench.registry import Registry
 from mnpo_bench.train import losses
-from mnpo_bench.train.recipes import LossSettings
+
+if TYPE_CHECKING:  # recipes validates loss names against OBJECTIVES: a runtime import back would be a cycle
+    from mnpo_bench.train.recipes import LossSettings
 
 
 @dataclass

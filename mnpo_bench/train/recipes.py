@@ -78,6 +78,8 @@ class Recipe(Section):
     loss: LossSettings = Field(..., description="loss and hyperparameters")
     opponents: OpponentSettings = Field(default_factory=OpponentSettings, description="opponent population")
     optim: OptimSettings = Field(default_factory=OptimSettings, description="optimiser")
+    loop: str = Field("standard", description="the loop shape: the sub-stages of each online iteration "
+                      "(train/shapes.py LOOP_SHAPES; standard: generate, annotate, fit)")
     pairs: Literal["all", "best_vs_worst"] = Field(
         "all", description="which labelled pairs train: all, or per prompt its best response vs its worst")
     min_prob: float = Field(0.5, ge=0.5, le=1.0, description="drop pairs whose panel probability (chosen beats "
@@ -94,7 +96,10 @@ class Recipe(Section):
     @model_validator(mode="after")
     def _check_loss(self) -> "Recipe":
         from mnpo_bench.train.objectives import OBJECTIVES
+        from mnpo_bench.train.shapes import LOOP_SHAPES
 
+        if self.loop not in LOOP_SHAPES:
+            raise ValueError(f"unknown loop shape '{self.loop}' ({did_you_mean(self.loop, LOOP_SHAPES)})")
         if self.loss.name not in OBJECTIVES:
             raise ValueError(f"unknown loss '{self.loss.name}' ({did_you_mean(self.loss.name, OBJECTIVES)})")
         needs = OBJECTIVES.get(self.loss.name).opponents

@@ -90,9 +90,15 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     # a re-run with unchanged inputs skips every iteration
     again = _context(tmp_path / "run", small_tiny, panel_file, ["mnpo", "dpo"], iterations=2)
     train_stage(again)
+    steps = ["iter1/fit", "iter2/generate", "iter2/annotate", "iter2/fit"]
     assert [s for s in again.skipped if s.startswith("train/")] == [
-        "train/mnpo/iter1", "train/mnpo/iter2", "train/dpo/iter1", "train/dpo/iter2"]
+        f"train/{m}/{step}" for m in ("mnpo", "dpo") for step in steps]
     assert not [s for s in again.ran if s.startswith("train/")]
+    # each online step is a sub-stage of the manifest, and the panel's view of iteration 2's own samples is kept
+    stages = ctx.store.manifest()["stages"]
+    assert all(stages[f"train/{m}/{step}"]["status"] == "done" for m in ("mnpo", "dpo") for step in steps)
+    diagnostics = json.loads((root / "train" / "dpo" / "data" / "iter2-panel.json").read_text())
+    assert diagnostics["counts"]["pairs"] == 8 * 6 and "non_transitivity" in diagnostics
 
 
 def test_an_interrupted_iteration_resumes_and_keeps_finished_ones(tmp_path, small_tiny, panel_file, monkeypatch):
@@ -109,12 +115,14 @@ def test_an_interrupted_iteration_resumes_and_keeps_finished_ones(tmp_path, smal
     ctx = _context(tmp_path / "run", small_tiny, panel_file, ["inpo"], iterations=2)
     with pytest.raises(KeyboardInterrupt):
         train_stage(ctx)
-    parts = list((tmp_path / "run" / ".parts").glob("train__inpo__iter2/*"))
-    assert any(p.name.startswith("generations-") for p in parts)  # the sampled responses were kept
+    stages = ctx.store.manifest()["stages"]
+    assert stages["train/inpo/iter2/generate"]["status"] == stages["train/inpo/iter2/annotate"]["status"] == "done"
+    assert stages["train/inpo/iter2/fit"]["status"] == "running"  # the sampled and labelled responses were kept
     monkeypatch.setattr(iteration, "run_recipe", real)
     again = _context(tmp_path / "run", small_tiny, panel_file, ["inpo"], iterations=2)
     train_stage(again)
-    assert "train/inpo/iter1" in again.skipped and "train/inpo/iter2" in again.ran
+    assert {"train/inpo/iter1/fit", "train/inpo/iter2/generate", "train/inpo/iter2/annotate"} <= set(again.skipped)
+    assert [s for s in again.ran if s.startswith("train/")] == ["train/inpo/iter2/fit"]
     assert (tmp_path / "run" / "train" / "inpo" / "iter2" / "config.json").exists()
 
 
@@ -138,3 +146,50 @@ def test_ht_mnpo_three_personas(tmp_path, small_tiny, panel_file):
     assert orient["concise"] != orient["thorough"]  # opposite tastes label the same samples differently
     players = {r["player"] for r in read_metrics(root / "metrics.jsonl")}
     assert players == set(personas)
+
+
+def test_a_shape_with_two_fits_per_iteration_runs_as_sub_stages(tmp_path, small_tiny, panel_file):
+    """An extragradient-like shape (a half-step fit, samples from it, then the update from the last iterate)
+    is a list of ordinary steps: the loop runs it without a special case, each step its own sub-stage."""
+    from mnpo_bench.train import shapes
+    from mnpo_bench.train.shapes import Step
+
+    def two_fits(t, per_persona):
+        if t == 1:
+            return shapes.standard(t, per_persona)
+        return [Step("generate", "generate"), Step("annotate", "annotate", source="generate"),
+                Step("half", "fit", source="annotate", output="half"),
+                Step("generate-half", "generate", source="half"),
+                Step("annotate-half", "annotate", source="generate-half"),
+                Step("fit", "fit", source="annotate-half", start="last")]
+
+    if "two_fits" not in shapes.LOOP_SHAPES:
+        shapes.LOOP_SHAPES.put("two_fits", two_fits)
+    ctx = _context(tmp_path / "run", small_tiny, panel_file, ["dpo"], iterations=2)
+    ctx.config.train.overrides["dpo"]["loop"] = "two_fits"
+    train_stage(ctx)
+    steps = ["generate", "annotate", "half", "generate-half", "annotate-half", "fit"]
+    assert [s for s in ctx.ran if s.startswith("train/dpo/iter2/")] == [f"train/dpo/iter2/{s}" for s in steps]
+    data = ctx.store.root / "train" / "dpo" / "data"
+    half = pd.read_parquet(data / "iter2-generations-generate-half.parquet")
+    assert set(half["policy"]) == {"dpo/iter2-half"}  # sampled from the half-step policy
+    first = pd.read_parquet(data / "iter2-generations.parquet")
+    assert set(first["policy"]) == {"dpo/iter1"}
+    assert not half["text"].reset_index(drop=True).equals(first["text"].reset_index(drop=True))  # own seed
+    record = json.loads((data / "iter2.json").read_text())["policy"]
+    assert record["start"].endswith("train/dpo/iter1")  # the update starts from the last iterate
+    assert (ctx.store.root / "train" / "dpo" / "iter2-half" / "config.json").exists()
+    assert (ctx.store.root / "train" / "dpo" / "iter2" / "config.json").exists()
+
+
+def test_check_shape_names_the_step_that_reads_nothing():
+    from mnpo_bench.train.shapes import Step, check_shape, standard
+
+    assert check_shape(standard(1, False)) and check_shape(standard(2, True))
+    with pytest.raises(ValueError, match="'annotate' reads 'nope'"):
+        check_shape([Step("generate", "generate"), Step("annotate", "annotate", source="nope"),
+                     Step("fit", "fit", source="annotate")])
+    with pytest.raises(ValueError, match="exactly one fit"):
+        check_shape([Step("fit", "fit", source="run"), Step("again", "fit", source="run")])
+    with pytest.raises(ValueError, match="starts from 'ghost'"):
+        check_shape([Step("fit", "fit", source="run", start="ghost")])
