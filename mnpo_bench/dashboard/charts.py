@@ -63,6 +63,21 @@ def mass_bars(mass: pd.Series, title: str, low: pd.Series | None = None, high: p
     return _label_every(fig, mass.index)
 
 
+def nash_gaps(ratings: pd.DataFrame) -> go.Figure:
+    """Bar per model of its Nash gap (exploitability, in win-probability points above 1/2) with its 95%
+    prompt-bootstrap CI, most exploitable at the top, and its share of distinct answers in the hover."""
+    df = ratings.dropna(subset=["nash_gap"]).sort_values("nash_gap")
+    error = {"type": "data", "symmetric": False, "array": (df["nash_gap_hi"] - df["nash_gap"]).clip(lower=0).to_numpy(),
+             "arrayminus": (df["nash_gap"] - df["nash_gap_lo"]).clip(lower=0).to_numpy()}
+    distinct = df["diversity"] if "diversity" in df else pd.Series(float("nan"), index=df.index)
+    fig = go.Figure(go.Bar(x=df["nash_gap"].to_numpy(), y=df["model"].astype(str).tolist(), orientation="h",
+                           error_x=error, customdata=distinct.to_numpy(),
+                           hovertemplate="%{y}: gap %{x:.3f}, distinct answers %{customdata:.0%}<extra></extra>"))
+    fig.update_layout(title="Nash gap: how much the best answer in the pool beats each model (0 = unexploitable)",
+                      height=_height(len(df)), xaxis_title="max_y P(y beats model) - 1/2 (0-0.5)", yaxis_title="model")
+    return fig
+
+
 def win_rates(ratings: pd.DataFrame) -> go.Figure:
     """Grouped bars per model: win rate against the field (with CI), against the reference, and the
     length-controlled win rate against the reference, in percent."""

@@ -1,8 +1,8 @@
 """Reading and checking battles files (FastChat's schema), and scoring each battle.
 
 A battle is one verdict: `model_a, model_b, winner` with winner in `model_a | model_b | tie`, plus
-`prompt_id, annotator, order ("ab"/"ba": which side was shown first), prob_a, len_a, len_b, error` where
-known. A row whose winner is empty or whose `error` is set is a *failure*: it is kept for the annotator
+`prompt_id, annotator, order ("ab"/"ba": which side was shown first), prob_a, len_a, len_b, response_a_id,
+response_b_id, error` where known (response ids tell a policy's answers apart, for the Nash gap). A row whose winner is empty or whose `error` is set is a *failure*: it is kept for the annotator
 report and left out of every rating, never counted as a tie.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from mnpo_bench.errors import UserError
 
 REQUIRED = ("model_a", "model_b", "winner")
-OPTIONAL = ("prompt_id", "annotator", "order", "prob_a", "len_a", "len_b", "error")
+OPTIONAL = ("prompt_id", "annotator", "order", "prob_a", "len_a", "len_b", "response_a_id", "response_b_id", "error")
 OUTCOMES = ["model_a", "model_b", "tie"]
 WINNER_NAME = {"tie (bothbad)": "tie"}  # FastChat's spelling of a tie where both answers are bad
 WINNERS = OUTCOMES + list(WINNER_NAME)
@@ -34,7 +34,8 @@ READERS = {
 class Battles:
     """Checked battles: `frame` has every row (failures included) with model codes and a score."""
 
-    frame: pd.DataFrame  # a, b (codes into models), winner, prompt_id, annotator, order (categorical),
+    frame: pd.DataFrame  # a, b (codes into models), winner, prompt_id, annotator, order, response_a_id,
+    # response_b_id (categorical),
     # prob_a, len_a, len_b, score_a (float; score_a is NaN for failures), failed (bool)
     models: list[str]
     source: str
@@ -88,12 +89,12 @@ def check_battles(raw: pd.DataFrame, source: str, *, soft: bool = True) -> Battl
                         where=source, fix="use model_a, model_b or tie (leave it empty for a failed judgment)")
     outcome = np.array([OUTCOMES.index(WINNER_NAME.get(v, v)) if v else -1 for v in spelled] + [-1])[winner_codes]
     frame["winner"] = pd.Categorical.from_codes(outcome, categories=OUTCOMES)  # -1 = none
-    for name in ("prompt_id", "annotator", "order"):
+    for name in ("prompt_id", "annotator", "order", "response_a_id", "response_b_id"):
         frame[name] = pd.Categorical(_column(raw, name))
     if frame["annotator"].isna().any():
         frame["annotator"] = frame["annotator"].astype(str).where(frame["annotator"].notna(), "unknown").astype("category")
     for name in ("prob_a", "len_a", "len_b"):
-        frame[name] = _numeric(_column(raw, name), name, source)
+        frame[name] = _numeric(_column(raw, name), name, source).to_numpy()  # by position: raw may have any index
     bad_prob = frame["prob_a"].notna() & ~frame["prob_a"].between(0.0, 1.0)
     if bad_prob.any():
         raise UserError(f"column 'prob_a' has {int(bad_prob.sum())} value(s) outside [0, 1]", where=source,

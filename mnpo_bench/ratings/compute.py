@@ -19,6 +19,8 @@ from mnpo_bench.ratings.battles import Battles
 from mnpo_bench.ratings.diagnostics import consistency, cyclic_share, cyclic_triads, significant_cycles
 from mnpo_bench.ratings.game import RATINGS, WITH_INTERVALS, Game
 from mnpo_bench.ratings.length_control import lc_win_rates
+from mnpo_bench.ratings.nash_gap import COLUMNS as NASH_COLUMNS
+from mnpo_bench.ratings.nash_gap import nash_table
 from mnpo_bench.ratings.tally import Tally, check_connected
 
 SUPPORT = 1e-6  # maximal-lottery mass above this is "in the equilibrium support"
@@ -53,9 +55,11 @@ RESAMPLE = ("prompts", "battles")
 
 
 def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
-         reference_option: str = "--reference", resample: str = "prompts") -> Leaderboard:
+         reference_option: str = "--reference", resample: str = "prompts",
+         responses: pd.DataFrame | None = None) -> Leaderboard:
     """Every rating, interval, diagnostic and annotator table of `battles`.
 
+    responses: the run's answers (response_id, text), so the Nash gap and diversity know identical texts.
     resample: "prompts" (default) bootstraps prompts, each with all its battles (a cluster bootstrap), where
     every battle names its prompt; "battles" resamples battles as if independent.
     """
@@ -92,7 +96,11 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
     table["failures"] = (np.bincount(frame["a"][frame["failed"]], minlength=n)
                          + np.bincount(frame["b"][frame["failed"]], minlength=n))
 
-    per_annotator = _per_annotator(battles, ref)
+    gaps, gaps_per_annotator = nash_table(battles, responses, bootstrap, seed)
+    for column in NASH_COLUMNS:
+        table[column] = gaps[column].to_numpy()
+    per_annotator = _per_annotator(battles, ref).merge(
+        gaps_per_annotator.drop(columns="nash_gap_prompts"), on=["annotator", "model"], how="left")
     spread = rank_spread(per_annotator).reindex(models)
     table["rank_spread"] = spread["rank_spread"].to_numpy()
     order = table.sort_values(["bt", "model"], ascending=[False, True]).index

@@ -30,7 +30,8 @@ BENCH_COLUMNS = ("model", "task", "metric", "value")
 def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *, reference: str | None,
                       bootstrap: int, seed: int, bench: pd.DataFrame | str | Path | None = None,
                       soft: bool = True, source: str | None = None, reference_option: str = "--reference",
-                      schedule: dict | None = None, resample: str = "prompts") -> Leaderboard:
+                      schedule: dict | None = None, resample: str = "prompts",
+                      responses: pd.DataFrame | None = None) -> Leaderboard:
     """Rate `battles` (a table or a .parquet/.jsonl/.json/.csv path) and write OUTPUTS into `out_dir`.
 
     reference: the model win_rate_vs_ref and lc_win_rate_vs_ref compare against (None: the model present in
@@ -40,7 +41,8 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     soft: score a battle by prob_a where given (AlpacaEval's weighted win rate) rather than by its winner.
     source: how errors name the battles (default: the path); reference_option: how they name the reference.
     schedule: how a scheduled tournament chose its comparisons (tournament.schedule.ScheduleResult.note()),
-    kept in diagnostics.json and stated in report.md.
+    kept in diagnostics.json and stated in report.md. responses: the answers' texts (response_id, text), so
+    the Nash gap counts identical answers as one and diversity can be measured (None: answers by response id).
     Returns the Leaderboard; raises a UserError (writing nothing) for bad input.
     """
     if isinstance(battles, (str, Path)):
@@ -50,7 +52,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     bench_table = _bench_columns(bench) if bench is not None else None
     with _single_threaded_blas():
         board = rate(checked, reference=reference, bootstrap=bootstrap, seed=seed, reference_option=reference_option,
-                     resample=resample)
+                     resample=resample, responses=responses)
     if schedule is not None:
         board.diagnostics["schedule"] = schedule
     bench_names: list[str] = []

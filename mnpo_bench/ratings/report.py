@@ -45,6 +45,7 @@ def render_report(board: Leaderboard, source: str, bench_columns: list[str]) -> 
               "Nash skill: expected log-odds against the Nash-averaging equilibrium (0 = in its support).",
               "", "## Findings", ""]
     lines += [f"- {finding}" for finding in findings(board)]
+    lines += nash_gap_section(board)
     lines += ["", "## Annotators", ""]
     lines += _table(["annotator", "battles", "failures", "agreement", "prefers first shown", "prefers longer"],
                     [[a.annotator, f"{a.n_battles:,}", f"{a.failures:,}", _pct(a.agreement), _pct(a.position_bias),
@@ -54,6 +55,29 @@ def render_report(board: Leaderboard, source: str, bench_columns: list[str]) -> 
         lines += _table(["model", *bench_columns],
                         [[r["model"], *(_num(r[c], 3) for c in bench_columns)] for _, r in table.iterrows()])
     return "\n".join(lines) + "\n"
+
+
+def nash_gap_section(board: Leaderboard) -> list[str]:
+    """The Nash gap table: per model the gap with its CI, per annotator, and answer diversity."""
+    table = board.ratings
+    if "nash_gap" not in table or table["nash_gap"].isna().all():
+        return []
+    per = board.annotator_ratings.pivot_table(index="model", columns="annotator", values="nash_gap", dropna=False)
+    personas = [str(c) for c in per.columns]
+    rows = [[r.model, f"{_num(r.nash_gap, 3)} [{_num(r.nash_gap_lo, 3)}, {_num(r.nash_gap_hi, 3)}]",
+             str(int(r.nash_gap_prompts)), *(_num(per.at[r.model, p], 3) if r.model in per.index else "–" for p in personas),
+             _pct(r.diversity), _num(r.length_entropy, 2)]
+            for r in table.sort_values(["nash_gap", "model"]).itertuples()]
+    lines = ["", "## Nash gap (exploitability)", ""]
+    lines += _table(["model", "Nash gap (95% CI)", "prompts", *(f"gap: {p}" for p in personas), "distinct answers",
+                     "length entropy (bits)"], rows)
+    return lines + ["", "Nash gap: per prompt, how far the best single answer from the pool of all entrants' answers "
+                    "beats the model's mix of answers under the panel's aggregated preference, max_y P(y beats model) "
+                    "- 1/2, averaged over prompts (0 = unexploitable; a candidate counts only where it was judged "
+                    "against every answer the model gave). 95% CI: bootstrap over prompts. Per annotator: the same "
+                    "gap under that annotator's judgments alone. Distinct answers: the share of distinct texts among a "
+                    "model's answers to a prompt; length entropy: entropy of its answers over length classes "
+                    "(floor(log2(characters + 1))), both averaged over prompts."]
 
 
 def findings(board: Leaderboard) -> list[str]:
@@ -87,13 +111,24 @@ def findings(board: Leaderboard) -> list[str]:
         best = outside.iloc[0]
         out.append(f"Nash averaging (unchanged by copies of a model) puts {len(table) - len(outside)} model(s) in its "
                    f"support; the strongest outside it is {best.model} (skill {best.nash_skill:.2f} log-odds).")
-    out += _reference_findings(board) + _annotator_findings(board)
+    out += _nash_gap_findings(table) + _reference_findings(board) + _annotator_findings(board)
     if d.get("schedule"):
         out.append(schedule_note(d["schedule"]))
     if d["imputed_pairs"]:
         out.append(f"{d['imputed_pairs']} pair(s) never met; the field win rate, Copeland score and equilibria use "
                    "Bradley-Terry predictions for them.")
     return out
+
+
+def _nash_gap_findings(table: pd.DataFrame) -> list[str]:
+    gaps = table.dropna(subset=["nash_gap"]) if "nash_gap" in table else table.iloc[:0]
+    if len(gaps) < 2:
+        return []
+    low, high = gaps.loc[gaps["nash_gap"].idxmin()], gaps.loc[gaps["nash_gap"].idxmax()]
+    separated = " (the intervals do not overlap)" if low.nash_gap_hi < high.nash_gap_lo else " (the intervals overlap)"
+    return [f"Least exploitable: {low.model}, Nash gap {_num(low.nash_gap, 3)} [{_num(low.nash_gap_lo, 3)}, "
+            f"{_num(low.nash_gap_hi, 3)}]; most: {high.model}, {_num(high.nash_gap, 3)} [{_num(high.nash_gap_lo, 3)}, "
+            f"{_num(high.nash_gap_hi, 3)}]{separated}."]
 
 
 def _reference_findings(board: Leaderboard) -> list[str]:

@@ -36,9 +36,11 @@ def _run(run: StageRun) -> list[str]:
     schedule_file = store.path("tournament_schedule.json")
     schedule = json.loads(schedule_file.read_text()) if schedule_file.exists() else None
     battles = store.read_table("battles")
+    responses = store.read_table("responses") if store.has_table("responses") else None
     build_leaderboard(battles, out, reference=_reference(store, battles, config.reference), bootstrap=config.bootstrap,
                       seed=ctx.config.seed, bench=bench, soft=config.soft, source=str(store.path("battles.parquet")),
-                      reference_option="leaderboard.reference", schedule=schedule, resample=config.resample)
+                      reference_option="leaderboard.reference", schedule=schedule, resample=config.resample,
+                      responses=responses)
     published = Path(config.publish_dir) / ctx.config.name
     copy_leaderboard(out, published)
     ctx.progress.note(f"published the leaderboard to {published}/")

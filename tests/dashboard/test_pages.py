@@ -74,6 +74,11 @@ def test_leaderboard_shows_table_charts_and_the_cycle(env):
     assert any("Win rates" in t for t in titles) and any("benchmarks" in t for t in titles)
     bt = next(f for f in figures(at) if "Bradley-Terry" in f["layout"]["title"]["text"])["data"][0]
     assert bt["error_x"]["array"] and len(bt["y"]) == len(ratings)
+    assert {"nash_gap", "nash_gap_lo", "nash_gap_hi", "diversity"} <= set(table.columns)
+    gap = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Nash gap"))["data"][0]
+    by_model = ratings.set_index("model")
+    assert dict(zip(gap["y"], gap["x"])) == pytest.approx(by_model["nash_gap"].dropna().to_dict())
+    assert gap["y"][-1] == by_model["nash_gap"].idxmax()  # most exploitable on top
 
 
 def test_leaderboard_sorts_by_any_column(env):

@@ -1,5 +1,6 @@
 """Leaderboard: sortable ratings table, Bradley-Terry with CI bars, Nash mass, win rates against the field
-and the reference, the length-controlled win rate, benchmark scores, and whether the ranking is transitive."""
+and the reference, the length-controlled win rate, the Nash gap (exploitability) with CI bars, benchmark
+scores, and whether the ranking is transitive."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from mnpo_bench.dashboard import charts, reads, ui, votes
 from mnpo_bench.dashboard.runs import Run
 
 FIRST = ["rank_ub", "model", "bt", "bt_lo", "bt_hi", "win_rate", "win_rate_lo", "win_rate_hi", "win_rate_vs_ref",
-         "lc_win_rate_vs_ref", "nash_mass", "nash_skill", "copeland", "n_battles"]  # then the rest, in file order
+         "lc_win_rate_vs_ref", "nash_mass", "nash_skill", "nash_gap", "nash_gap_lo", "nash_gap_hi", "diversity",
+         "copeland", "n_battles"]  # then the rest, in file order
 
 
 def with_bench(ratings: pd.DataFrame, run: Run) -> pd.DataFrame:
@@ -78,6 +80,8 @@ def render() -> None:
             left.plotly_chart(charts.mass_bars(by_model["nash_mass"], "Nash mass: each model's weight in the maximal lottery",
                                                low, high))
         right.plotly_chart(charts.win_rates(ratings))
+        if "nash_gap" in ratings and ratings["nash_gap"].notna().any():
+            st.plotly_chart(charts.nash_gaps(ratings))
         bench = run.table("bench")
         if bench is not None:
             st.plotly_chart(charts.bench_scores(reads.read_parquet(bench)))
