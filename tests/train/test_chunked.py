@@ -1,5 +1,7 @@
-"""Chunked log-probs equal the unchunked ones: values and gradients, at several tile sizes, with padding
-and prompt masks, in fp32 and bf16 (autocast over fp32 weights, and bf16 weights as DeepSpeed keeps them)."""
+"""Chunked log-probs equal the unchunked ones: values and gradients, for every kernel at several tile sizes,
+with padding and prompt masks, in fp32 and bf16 (autocast over fp32 weights, and bf16 weights as DeepSpeed
+keeps them). Expected values come from independent computations: the model's own full (N, T, V) logits, or a
+float64 log_softmax of the whole logits block differentiated by autograd."""
 
 import pytest
 import torch
@@ -47,10 +49,17 @@ def _value_and_grads(model, fn):
     return values.detach().float(), {n: p.grad.float().clone() for n, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize("positions,vocab", [(1, 256), (16, 1000), (64, 2999), (4096, 32768)])
-def test_fp32_values_and_gradients_equal_unchunked(model, positions, vocab):
+KERNELS = ["tiled", "trl", "full"]
+
+
+TILE_SIZES = [(1, 256), (16, 1000), (64, 2999), (4096, 32768)]  # (positions, vocab): 'full' has no tiles
+
+
+@pytest.mark.parametrize("kernel,positions,vocab", [(k, *size) for k in ("tiled", "trl") for size in TILE_SIZES]
+                         + [("full", 4096, 32768)])
+def test_fp32_values_and_gradients_equal_unchunked(model, kernel, positions, vocab):
     ids, attention, response = _batch()
-    tiles = LogProbTiles(positions=positions, vocab=vocab)
+    tiles = LogProbTiles(kernel=kernel, positions=positions, vocab=vocab)
     ours, ours_grads = _value_and_grads(model, lambda: sequence_logps(model, ids, attention, response, tiles=tiles)[0])
     ref, ref_grads = _value_and_grads(model, lambda: _unchunked(model, ids, attention, response))
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-4)
@@ -58,10 +67,11 @@ def test_fp32_values_and_gradients_equal_unchunked(model, positions, vocab):
         torch.testing.assert_close(ours_grads[name], grad, rtol=1e-4, atol=1e-5, msg=name)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("mode", ["autocast", "bf16_weights"])
-def test_bf16_values_and_gradients_equal_unchunked(model, mode):
+def test_bf16_values_and_gradients_equal_unchunked(model, mode, kernel):
     ids, attention, response = _batch(seed=2)
-    tiles = LogProbTiles(positions=16, vocab=1024)
+    tiles = LogProbTiles(kernel=kernel, positions=16, vocab=1024)
     target = model if mode == "autocast" else LlamaForCausalLM(model.config).to(torch.bfloat16)
     if mode == "bf16_weights":
         target.load_state_dict(model.state_dict())
@@ -82,13 +92,62 @@ def test_no_scored_token_still_backpropagates(model):
     values.sum().backward()  # no error: the empty result is attached to the graph
 
 
-def test_softcap_and_logit_scale_match_their_definition():
-    torch.manual_seed(3)
-    hidden, weight = torch.randn(50, 16), torch.randn(700, 16)
-    targets = torch.randint(0, 700, (50,))
-    z = 0.7 * (hidden @ weight.T)  # logit scale
-    z = 5.0 * torch.tanh(z / 5.0)  # Gemma-2 style soft-capping
-    expected = torch.log_softmax(z.double(), -1).gather(-1, targets[:, None])[:, 0]
-    ours = token_logps(hidden, weight, None, targets, LogProbTiles(positions=8, vocab=256), softcap=5.0,
-                       logit_scale=0.7)
-    torch.testing.assert_close(ours.double(), expected, rtol=1e-5, atol=1e-5)
+def _problem(m=53, h=24, v=301, dtype=torch.float32, seed=0):
+    """hidden (m, h), weight (v, h), bias (v,), targets (m,) and an upstream gradient (m,), all random."""
+    g = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(m, h, generator=g).to(dtype).requires_grad_()
+    weight = (torch.randn(v, h, generator=g) * 0.3).to(dtype).requires_grad_()
+    bias = (torch.randn(v, generator=g) * 0.1).to(dtype).requires_grad_()
+    return hidden, weight, bias, torch.randint(0, v, (m,), generator=g), torch.randn(m, generator=g)
+
+
+def _float64(hidden, weight, bias, targets, upstream, softcap=None, scale=1.0):
+    """float64 log_softmax of the transcribed logits transform and autograd's gradients: (logps, grads)."""
+    leaves = [x.detach().double().requires_grad_() for x in (hidden, weight, bias)]
+    z = scale * (leaves[0] @ leaves[1].T + leaves[2])  # logit scale
+    if softcap:
+        z = softcap * torch.tanh(z / softcap)  # Gemma-2 style soft-capping
+    logps = torch.log_softmax(z, -1).gather(1, targets[:, None])[:, 0]
+    (logps * upstream.double()).sum().backward()
+    return logps.detach(), [x.grad for x in leaves]
+
+
+def _kernel(hidden, weight, bias, targets, upstream, tiles, **transform):
+    for x in (hidden, weight, bias):
+        x.grad = None
+    logps = token_logps(hidden, weight, bias, targets, tiles, **transform)
+    (logps * upstream).sum().backward()
+    return logps.detach(), [x.grad for x in (hidden, weight, bias)]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("transform", [{}, {"softcap": 5.0, "logit_scale": 0.7}])
+@pytest.mark.parametrize("elements", [1024, 301 * 7, 301 * 1000])  # 3-row tiles, 7-row tiles, one tile
+def test_kernels_equal_float64_with_bias_softcap_and_scale(kernel, transform, elements):
+    problem = _problem()
+    expected, expected_grads = _float64(*problem, transform.get("softcap"), transform.get("logit_scale", 1.0))
+    got, grads = _kernel(*problem, LogProbTiles(kernel=kernel, elements=elements, vocab=256), **transform)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-5)
+    for name, g, e in zip(("hidden", "weight", "bias"), grads, expected_grads):
+        torch.testing.assert_close(g.double(), e, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("kernel", ["tiled", "trl"])
+def test_bf16_inputs_match_float64_on_the_same_bf16_values(kernel):
+    problem = _problem(dtype=torch.bfloat16)
+    expected, expected_grads = _float64(*problem)
+    got, grads = _kernel(*problem, LogProbTiles(kernel=kernel, elements=1024, vocab=256))  # 3-row tiles
+    assert all(g.dtype == torch.bfloat16 for g in grads)
+    torch.testing.assert_close(got.double(), expected, rtol=0.02, atol=0.05)
+    for g, e in zip(grads, expected_grads):
+        assert torch.linalg.norm(g.double() - e) <= 2e-2 * torch.linalg.norm(e)
+
+
+def test_tile_rows_follow_the_element_budget_and_auto_picks_a_kernel():
+    tiles = LogProbTiles()  # 2^25 logits, at most 1024 positions
+    assert tiles.rows(131_072) == 256 and tiles.rows(1024) == 1024 and LogProbTiles(elements=2048).rows(10**6) == 1
+    cpu = torch.device("cpu")
+    assert tiles.choose(100, 1000, cpu) == "full"  # 10^5 logits fit one tile
+    assert tiles.choose(4096, 131_072, cpu) == "tiled"  # on CPU our kernel (TRL's is 3x slower there)
+    assert LogProbTiles(kernel="trl").choose(100, 1000, cpu) == "trl"
