@@ -90,7 +90,8 @@ def check_battles(raw: pd.DataFrame, source: str, *, soft: bool = True) -> Battl
     outcome = np.array([OUTCOMES.index(WINNER_NAME.get(v, v)) if v else -1 for v in spelled] + [-1])[winner_codes]
     frame["winner"] = pd.Categorical.from_codes(outcome, categories=OUTCOMES)  # -1 = none
     for name in ("prompt_id", "annotator", "order", "response_a_id", "response_b_id"):
-        frame[name] = pd.Categorical(_column(raw, name))
+        frame[name] = (pd.Categorical(raw[name]) if name in raw.columns  # an absent column: all missing, no hashing
+                       else pd.Categorical.from_codes(np.full(len(raw), -1), categories=pd.Index([], dtype=object)))
     if frame["annotator"].isna().any():
         frame["annotator"] = frame["annotator"].astype(str).where(frame["annotator"].notna(), "unknown").astype("category")
     for name in ("prob_a", "len_a", "len_b"):

@@ -17,7 +17,7 @@ def leaderboard(
     battles: Annotated[Path, typer.Argument(help="battles file (.parquet/.jsonl/.json/.csv: model_a, model_b, winner), "
                                                  "or with --from the AlpacaEval directory / Arena log")],
     out: Annotated[Path, typer.Option("--out", help="directory to write ratings.csv, matrix.csv, diagnostics.json, "
-                                                    "annotators.csv, annotator_ratings.csv, report.md")],
+                                                    "annotators.csv, annotator_ratings.csv, paired.csv, report.md")],
     source: Annotated[Optional[str], typer.Option("--from", help="import from another format: alpaca-eval | arena")] = None,
     reference: Annotated[Optional[str], typer.Option(help="model to compare against (default: the model in every battle, if any)")] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="bootstrap rounds for 95% intervals (0: none)")] = 100,

@@ -7,7 +7,6 @@ prediction for the field win rate, Copeland and the equilibria (counted in diagn
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,8 @@ from mnpo_bench.ratings.game import RATINGS, WITH_INTERVALS, Game
 from mnpo_bench.ratings.length_control import lc_win_rates
 from mnpo_bench.ratings.nash_gap import COLUMNS as NASH_COLUMNS
 from mnpo_bench.ratings.nash_gap import nash_table
+from mnpo_bench.ratings.paired import paired_table
+from mnpo_bench.ratings.resample import percentiles
 from mnpo_bench.ratings.tally import Tally, check_connected
 
 SUPPORT = 1e-6  # maximal-lottery mass above this is "in the equilibrium support"
@@ -28,13 +29,15 @@ SUPPORT = 1e-6  # maximal-lottery mass above this is "in the equilibrium support
 
 @dataclass
 class Leaderboard:
-    """The leaderboard's tables: ratings (one row per model), matrix, diagnostics, annotators, per-annotator ratings."""
+    """The leaderboard's tables: ratings (one row per model), matrix, diagnostics, annotators, per-annotator
+    ratings, paired comparisons (paired.COLUMNS)."""
 
     ratings: pd.DataFrame
     matrix: pd.DataFrame
     diagnostics: dict
     annotators: pd.DataFrame
     annotator_ratings: pd.DataFrame
+    paired: pd.DataFrame | None = None
 
 
 def resolve_reference(battles: Battles, reference: str | None, option: str = "--reference") -> int | None:
@@ -108,18 +111,14 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
     matrix = pd.DataFrame(point.observed[0], index=models, columns=models).loc[table["model"], table["model"]]
     diagnostics = _diagnostics(point, boot, models, ref, battles, spread)
     diagnostics["bootstrap_resamples"] = "prompts" if clustered else "battles"
-    return Leaderboard(table, matrix.rename_axis("model"), diagnostics, annotator_stats(battles), per_annotator)
+    paired = paired_table(battles, ref, list(table["model"]), bootstrap, seed)
+    return Leaderboard(table, matrix.rename_axis("model"), diagnostics, annotator_stats(battles), per_annotator, paired)
 
 
 def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2.5% and 97.5% bootstrap percentiles over rounds (axis 0), NaN where every round is NaN."""
-    if not np.isnan(values).any():
-        low, high = np.percentile(values, [2.5, 97.5], axis=0)
-        return low, high
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a model that never met the reference
-        low, high = np.nanpercentile(values, [2.5, 97.5], axis=0)
-    return low, high
+    """2.5% and 97.5% bootstrap percentiles over rounds (axis 0), NaN where every round is NaN (a model that
+    never met the reference)."""
+    return percentiles(values)
 
 
 def _per_annotator(battles: Battles, ref: int | None) -> pd.DataFrame:

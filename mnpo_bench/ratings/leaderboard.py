@@ -23,7 +23,8 @@ from mnpo_bench.ratings.noise import keep_unchanged
 from mnpo_bench.ratings.report import render_report
 from mnpo_bench.store import json_safe
 
-OUTPUTS = ("ratings.csv", "matrix.csv", "diagnostics.json", "annotators.csv", "annotator_ratings.csv", "report.md")
+OUTPUTS = ("ratings.csv", "matrix.csv", "diagnostics.json", "annotators.csv", "annotator_ratings.csv", "paired.csv",
+           "report.md")
 BENCH_COLUMNS = ("model", "task", "metric", "value")
 
 
@@ -66,6 +67,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
         "diagnostics.json": json.dumps(json_safe(board.diagnostics), indent=2, allow_nan=False) + "\n",
         "annotators.csv": board.annotators.to_csv(index=False),
         "annotator_ratings.csv": board.annotator_ratings.to_csv(index=False),
+        "paired.csv": board.paired.to_csv(index=False),
         "report.md": render_report(board, source or "battles", bench_names),
     }
     write_files(Path(out_dir), files)

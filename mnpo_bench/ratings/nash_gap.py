@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from mnpo_bench.ratings.battles import Battles
+from mnpo_bench.ratings.resample import bootstrap_mean
 
 COLUMNS = ("nash_gap", "nash_gap_lo", "nash_gap_hi", "nash_gap_prompts", "diversity", "length_entropy")
 
@@ -70,8 +71,14 @@ def answers_of(battles: Battles, responses: pd.DataFrame | None) -> tuple[pd.Dat
 
 def _codes(prompt: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Dense codes (N,) of the (prompt, key) pairs of int arrays `prompt`, `key`, numbered in (prompt, key)
-    order. Hashing (pd.factorize), then sorting only the distinct pairs: a sort of 2M sides costs 5x more."""
-    combined = prompt.astype(np.int64) * (int(np.max(key)) + 1) + np.asarray(key, dtype=np.int64)
+    order. A small key space is ranked by counting (O(N)); a large one by hashing (pd.factorize) and sorting
+    only the distinct pairs: np.unique would sort all 2M sides of a million battles, 5x slower."""
+    key = np.asarray(key, dtype=np.int64)
+    combined = prompt.astype(np.int64) * (int(key.max()) + 1) + key
+    space = int(combined.max()) + 1
+    if space <= 4 * len(combined) + 1_000_000:
+        seen = np.bincount(combined, minlength=space) > 0
+        return (np.cumsum(seen) - 1)[combined]
     codes, uniques = pd.factorize(combined)
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
@@ -133,32 +140,12 @@ def per_prompt_gaps(pool: Pool, score: np.ndarray, answer_a: np.ndarray, answer_
     value_g = pool.mix @ P[rk, :, rx]  # (G, width)
     unknown_g = (pool.mix @ (~known[rk, :, rx]).astype(float)) > 0  # (G, width): y unjudged against some x
     gk, gm = pool.groups
-    value = np.full((k_prompts, n, width), -np.inf)
-    eligible = np.zeros((k_prompts, n, width), bool)
-    eligible[gk, gm] = ~unknown_g & pool.present[gk]
-    value[gk, gm] = np.where(eligible[gk, gm], value_g, -np.inf)
-    outside = eligible & (pool.pi == 0)
-    gap = np.maximum(value.max(-1), 0.5) - 0.5
-    return np.where(outside.any(-1), gap, np.nan)
-
-
-def bootstrap_mean(per_prompt: np.ndarray, rounds: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """(mean, lo, hi, prompts), each (n,): the mean over prompts of `per_prompt` (K, n; NaN = no value), its
-    95% percentile interval from `rounds` cluster-bootstrap resamples of the K prompts, and the prompts
-    with a value. lo/hi are NaN without rounds or without a value."""
-    has = ~np.isnan(per_prompt)
-    values = np.where(has, per_prompt, 0.0)
-    count = has.sum(0)
-    mean = np.divide(values.sum(0), count, out=np.full(count.shape, np.nan), where=count > 0)
-    if rounds <= 0 or len(per_prompt) == 0:
-        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan), count
-    k = len(per_prompt)
-    draws = rng.multinomial(k, np.full(k, 1.0 / k), size=rounds).astype(float)  # (R, K) times each prompt is drawn
-    sums, counts = draws @ values, draws @ has  # (R, n)
-    means = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
-    with np.errstate(all="ignore"):
-        lo, hi = np.nanpercentile(means, [2.5, 97.5], axis=0) if np.isfinite(means).any() else (mean * np.nan,) * 2
-    return mean, np.where(count > 0, lo, np.nan), np.where(count > 0, hi, np.nan), count
+    eligible = ~unknown_g & pool.present[gk]  # (G, width)
+    best = np.where(eligible, value_g, -np.inf).max(-1)
+    outside = (eligible & (pool.pi[gk, gm] == 0)).any(-1)  # an eligible answer the model does not play
+    gap = np.full((k_prompts, n), np.nan)
+    gap[gk, gm] = np.where(outside, np.maximum(best, 0.5) - 0.5, np.nan)
+    return gap
 
 
 def diversity(answers: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:

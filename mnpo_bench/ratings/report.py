@@ -45,7 +45,7 @@ def render_report(board: Leaderboard, source: str, bench_columns: list[str]) -> 
               "Nash skill: expected log-odds against the Nash-averaging equilibrium (0 = in its support).",
               "", "## Findings", ""]
     lines += [f"- {finding}" for finding in findings(board)]
-    lines += nash_gap_section(board)
+    lines += nash_gap_section(board) + paired_section(board)
     lines += ["", "## Annotators", ""]
     lines += _table(["annotator", "battles", "failures", "agreement", "prefers first shown", "prefers longer"],
                     [[a.annotator, f"{a.n_battles:,}", f"{a.failures:,}", _pct(a.agreement), _pct(a.position_bias),
@@ -78,6 +78,43 @@ def nash_gap_section(board: Leaderboard) -> list[str]:
                     "gap under that annotator's judgments alone. Distinct answers: the share of distinct texts among a "
                     "model's answers to a prompt; length entropy: entropy of its answers over length classes "
                     "(floor(log2(characters + 1))), both averaged over prompts."]
+
+
+PAIRS_SHOWN = 28  # up to this many pairs are all listed; more: only models adjacent in the ranking
+
+
+def paired_section(board: Leaderboard) -> list[str]:
+    """Paired comparisons over the same prompts: the headline metric's pairs, the test and the correction."""
+    paired = board.paired
+    if paired is None or paired.empty:
+        return []
+    metric = "win_rate_vs_ref" if (paired["metric"] == "win_rate_vs_ref").any() else "win_rate"
+    rows = paired[(paired["metric"] == metric) & paired["p_value"].notna()]
+    if rows.empty:
+        return []
+    shown = rows
+    if len(rows) > PAIRS_SHOWN:
+        order = list(board.ratings["model"])
+        step = rows["model_a"].map(order.index) + 1 == rows["model_b"].map(order.index)
+        shown = rows[step]
+    label = {"win_rate_vs_ref": "win rate vs the reference", "win_rate": "win rate vs the field"}[metric]
+    lines = ["", f"## Paired comparisons ({label}, same prompts)", ""]
+    lines += _table(["model A", "model B", "prompts", "A - B (95% CI)", "p (paired t)", "p (Holm)", ""],
+                    [[r.model_a, r.model_b, str(int(r.n_prompts)),
+                      f"{100 * r.diff:+.1f} [{100 * r.diff_lo:+.1f}, {100 * r.diff_hi:+.1f}] pts", _p(r.p_value),
+                      _p(r.p_holm), "significant" if r.significant else ""] for r in shown.itertuples()])
+    subset = "" if len(shown) == len(rows) else f" (listed: the {len(shown)} pairs adjacent in the ranking)"
+    return lines + ["", f"{int(rows['significant'].sum())} of {len(rows)} pairs differ at 5% after Holm's correction "
+                    f"for {len(rows)} tests{subset}. Per prompt, each model's mean score; A - B is the mean of the "
+                    "per-prompt differences, its 95% CI a bootstrap over prompts; p: two-sided paired t-test over the "
+                    "prompts; p (Holm): Holm's step-down adjustment over all pairs (family-wise error 5%). "
+                    "paired.csv also has every pair on the win rate vs the field."]
+
+
+def _p(p: float) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def findings(board: Leaderboard) -> list[str]:
