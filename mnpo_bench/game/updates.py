@@ -5,8 +5,11 @@ probability P(y ≻ π) of every response against π, the signal every loss fits
 sampling policy and full support, each LM loss's least-squares or likelihood optimum is a closed form in z:
 the squared losses (INPO, MNPO, EGPO, ONPO, APO, IPO, SPPO) fit h(y) − h(y') = (P(y ≻ y') − ½)/η, whose
 solution is h(y) = s(y)/η + const; the logistic ones (DPO, DNO) fit Bradley–Terry scores (Newton, below).
-Parameter names and meanings are the recipes' (`LossSettings`): eta, ratio, beta; plus the loop's k
-(MNPO's past iterates), alpha (APO's extrapolation) and margin (DNO's pair filter).
+Parameter names and meanings are the recipes' (`LossSettings`): eta, ratio, beta, epsilon (rDPO's flip rate,
+cDPO's smoothing); plus the loop's k (MNPO's past iterates), alpha (APO's extrapolation) and margin (DNO's pair
+filter). No lab update for SPIN (a preference matrix has no demonstrations) nor XPO (its bonus α·E_ref log π
+has no finite optimum over a full-support tabular policy: it drives π(y) → 0 on reference-likely responses;
+it is a finite-sample exploration term).
 
 Each update returns (z_{t+1}, opponents): the log-policies whose samples were labelled (the population).
 """
@@ -156,6 +159,23 @@ def ipo(P, ref, hist, p, state):
     return normalise(ref + wins(P, ref) / p["beta"]), [ref]
 
 
+def rdpo(P, ref, hist, p, state):
+    """rDPO (offline): its loss is unbiased for the clean BT loss, whose labels de-noise the observed ones,
+    P_clean = (P − ε)/(1 − 2ε); clipped to [0, 1] (beyond, the population objective has no optimum)."""
+    pi = softmax(ref)
+    clean = np.clip((P - p["epsilon"]) / (1 - 2 * p["epsilon"]), 0.0, 1.0)
+    return normalise(ref + bt_scores(clean, np.outer(pi, pi)) / p["beta"]), [ref]
+
+
+def cdpo(P, ref, hist, p, state):
+    """cDPO with a constant ε (offline): BT on the majority label smoothed to (1 − ε, ε). (The shipped recipe
+    uses the panel's own probability as the label, which is the lab's `dpo`.)"""
+    pi = softmax(ref)
+    hard = np.where(P > 0.5, 1.0, np.where(P < 0.5, 0.0, 0.5))
+    return normalise(ref + bt_scores((1 - p["epsilon"]) * hard + p["epsilon"] * (1 - hard), np.outer(pi, pi))
+                     / p["beta"]), [ref]
+
+
 @dataclass(frozen=True)
 class LabMethod:
     """A method's update, its lab defaults, and the KL strength τ of its fixed point (None: unregularised)."""
@@ -187,4 +207,6 @@ METHODS: dict[str, LabMethod] = {
     "dno": LabMethod(dno, {"beta": 1.0, "margin": 0.0}),
     "dpo": LabMethod(dpo, {"beta": 0.1}),
     "ipo": LabMethod(ipo, {"beta": 0.1}),
+    "rdpo": LabMethod(rdpo, {"beta": 0.1, "epsilon": 0.1}),
+    "cdpo": LabMethod(cdpo, {"beta": 0.1, "epsilon": 0.1}),
 }

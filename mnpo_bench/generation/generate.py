@@ -15,16 +15,27 @@ BACKENDS = ("hf", "vllm")
 CHUNK = 64  # prompts per resumable chunk
 
 
-def make_backend(policy_path: str, config: GenerationConfig, *, seed: int, device: str = "auto") -> tuple[Backend, object]:
-    """(backend, tokenizer) for `config.backend` on the policy at `policy_path`."""
+def make_backend(policy_path: str, config: GenerationConfig, *, seed: int, device: str = "auto",
+                 mixture: tuple[str, float] | None = None) -> tuple[Backend, object]:
+    """(backend, tokenizer) for `config.backend` on the policy at `policy_path`; with `mixture` = (reference path,
+    m), the hf backend samples the geometric mixture π^{1−m}·π_ref^{m} (see generation/mixture.py)."""
     from mnpo_bench.policy.load import load_policy
 
+    if mixture is not None and config.backend != "hf":
+        raise UserError("sampling from a policy/reference mixture needs the hf backend", where="generation.backend",
+                        fix="set generation.backend to hf for nash_md")
     if config.backend == "hf":
         from mnpo_bench.generation.hf import HFBackend
 
         model, tokenizer = load_policy(policy_path, device=device)
+        prune = config.prune_finished
+        if mixture is not None:
+            from mnpo_bench.generation.mixture import GeometricMixture
+
+            reference, _ = load_policy(mixture[0], device=device)
+            model, prune = GeometricMixture(model, reference, mixture[1]), True  # model.generate cannot mix
         backend = HFBackend(model, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                            top_p=config.top_p, batch_size=config.batch_size, prune_finished=config.prune_finished)
+                            top_p=config.top_p, batch_size=config.batch_size, prune_finished=prune)
         return backend, tokenizer
     if config.backend == "vllm":
         from transformers import AutoTokenizer
@@ -51,16 +62,18 @@ def generate(
     n_samples: int | None = None,
     parts: Parts | None = None,
     device: str = "auto",
+    mixture: tuple[str, float] | None = None,
 ) -> pd.DataFrame:
     """A generations table: `n_samples` (default config.n_samples) responses for each row of `prompts`
     (needs prompt_id and prompt) from the policy at `policy_path`, labelled `policy_name`.
 
     With `parts`, finished chunks of 64 prompts are kept, so an interrupted call resumes where it stopped.
     Each chunk is seeded from `seed` and its position, so the table depends only on the inputs.
+    `mixture` = (reference path, m) samples the geometric mixture of the policy and that reference instead.
     """
     progress = progress or Progress(quiet=True)
     n = n_samples or config.n_samples
-    backend, tokenizer = make_backend(policy_path, config, seed=seed, device=device)
+    backend, tokenizer = make_backend(policy_path, config, seed=seed, device=device, mixture=mixture)
     try:
         frames = _generate_chunks(backend, tokenizer, prompts, config, n, policy_name, seed, progress, parts)
     finally:

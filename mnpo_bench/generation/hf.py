@@ -77,7 +77,7 @@ class HFBackend:
         input_ids = batch["input_ids"].repeat_interleave(n, dim=0)  # (R, P), R = len(prompts) * n
         mask = batch["attention_mask"].repeat_interleave(n, dim=0)  # (R, P), 0 on left padding
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (R, P): real tokens at 0..len-1
-        cache = DynamicCache()
+        cache = self.model.new_cache() if hasattr(self.model, "new_cache") else DynamicCache()  # mixture: two caches
         logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                             cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]  # (R, V)
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)  # (A,) rows still decoding

@@ -56,7 +56,8 @@ def builtin_prompts(families: list[str], n_train: int, n_eval: int, seed: int) -
 
 def jsonl_prompts(path: Path, n_train: int, n_eval: int, seed: int) -> pd.DataFrame:
     """Prompts from a JSONL file: each line an object with `prompt` (or `instruction`) and optionally
-    `prompt_id`, `split`, `family`, `gold`, `meta`. Rows with a `split` keep it; the rest are split."""
+    `prompt_id`, `split`, `family`, `gold`, `meta`, `demonstration` (a full reference answer, stored in meta).
+    Rows with a `split` keep it; the rest are split."""
     if not path.exists():
         raise UserError("prompts file not found", where=str(path), fix="set prompts.source to an existing JSONL file")
     rows = []
@@ -79,6 +80,11 @@ def jsonl_prompts(path: Path, n_train: int, n_eval: int, seed: int) -> pd.DataFr
         meta = row.get("meta", {})
         if not isinstance(meta, dict):
             raise UserError("field 'meta' must be an object", where=where)
+        if "demonstration" in row:  # a full reference answer (SPIN's target), kept in meta
+            if not isinstance(row["demonstration"], str) or not row["demonstration"].strip():
+                raise UserError("field 'demonstration' must be non-empty text", where=where,
+                                fix="give the reference answer as a string, or leave the field out")
+            meta = {**meta, "demonstration": row["demonstration"]}
         rows.append({
             "prompt_id": str(row["prompt_id"]) if "prompt_id" in row else None,
             "split": split, "family": str(row.get("family", "custom")), "prompt": text,

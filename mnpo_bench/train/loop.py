@@ -96,12 +96,14 @@ class PreferenceRecipe:
         if missing:
             raise ValueError(f"pairs lack precomputed columns {missing}; run precompute first")
         items = []
+        tagged = {"chosen_other", "rejected_other"} <= set(pairs.columns)  # sampler tags (train/shapes.py)
         for row in pairs.itertuples(index=False):
             encoded = encode_pair(self.tokenizer, row.prompt, row.chosen, row.rejected, self.recipe.max_length)
             items.append({
                 "pair": encoded, "prob": float(row.prob), "nonempty": not (is_empty(row.chosen) or is_empty(row.rejected)),
                 "ref": (float(row.ref_chosen_logp), float(row.ref_rejected_logp)),
                 "opp": ([float(x) for x in row.opp_chosen_logp], [float(x) for x in row.opp_rejected_logp]),
+                "other": (float(row.chosen_other), float(row.rejected_other)) if tagged else None,
             })
         return items
 
@@ -111,6 +113,8 @@ class PreferenceRecipe:
         batch["opp"] = torch.tensor([it["opp"] for it in items], dtype=torch.float32)  # (B, 2, n)
         batch["prob"] = torch.tensor([it["prob"] for it in items], dtype=torch.float32)  # (B,)
         batch["nonempty"] = torch.tensor([it["nonempty"] for it in items], dtype=torch.bool)  # (B,)
+        if items and items[0]["other"] is not None:
+            batch["other"] = torch.tensor([it["other"] for it in items], dtype=torch.float32)  # (B, 2)
         return batch
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
@@ -163,7 +167,7 @@ class PreferenceRecipe:
             ref_chosen=keep(ref[:, 0]), ref_rejected=keep(ref[:, 1]),
             opp_chosen=keep(opp[:, 0].T), opp_rejected=keep(opp[:, 1].T),  # (n, B)
             chosen_tokens=lengths[:b], rejected_tokens=lengths[b:], prob=batch["prob"],
-            opp_weights=self._opponent_weights(opp.shape[-1]),
+            opp_weights=self._opponent_weights(opp.shape[-1]), other=batch.get("other"),
         )
         loss = masked_mean(self.objective(pairs, self.recipe.loss), valid)
         n_valid = max(1, int(valid.sum()))

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from mnpo_bench.registry import Registry
-from mnpo_bench.train import losses
+from mnpo_bench.train import losses, losses_nash
 
 if TYPE_CHECKING:  # recipes validates loss names against OBJECTIVES: a runtime import back would be a cycle
     from mnpo_bench.train.recipes import LossSettings
@@ -34,6 +34,7 @@ class PairLogps:
     rejected_tokens: Tensor  # (B,)
     prob: Tensor  # (B,) panel probability that chosen beats rejected
     opp_weights: Tensor | None = None  # (n,) or None for uniform
+    other: Tensor | None = None  # (B, 2): 1 where chosen / rejected came from the method's other sampler
 
     def averaged(self, average: bool) -> "PairLogps":
         """These log-probs divided by the response lengths when `average`, else unchanged."""
@@ -42,7 +43,7 @@ class PairLogps:
         c, r = self.chosen_tokens.clamp(min=1), self.rejected_tokens.clamp(min=1)
         return PairLogps(self.policy_chosen / c, self.policy_rejected / r, self.ref_chosen / c, self.ref_rejected / r,
                          self.opp_chosen / c, self.opp_rejected / r, self.chosen_tokens, self.rejected_tokens,
-                         self.prob, self.opp_weights)
+                         self.prob, self.opp_weights, self.other)
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,108 @@ def _sppo(b: PairLogps, cfg: LossSettings) -> Tensor:  # the base policy is the 
     return losses.sppo_loss(b.policy_chosen, b.policy_rejected, b.opp_chosen[0], b.opp_rejected[0], b.prob, cfg.eta)
 
 
+def _side_weights(b: PairLogps, other: bool) -> tuple[Tensor, Tensor]:
+    """Per-pair weights (B,), (B,) of chosen and rejected as a sample of the other sampler (`other`) or of the
+    policy: the sampler tags normalised to sum to 1 per pair (0 when no side qualifies); ½ each when untagged
+    (the loop did not say, or at t = 1 where every sample is the reference's, the policy's and the mixture's)."""
+    if b.other is None:
+        half = torch.full_like(b.prob, 0.5)
+        return half, half
+    tags = b.other.to(b.prob.dtype) if other else 1.0 - b.other.to(b.prob.dtype)  # (B, 2)
+    tags = tags / tags.sum(dim=1, keepdim=True).clamp(min=1.0)
+    return tags[:, 0], tags[:, 1]
+
+
+def _rdpo(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.robust_dpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta,
+                                       cfg.epsilon)
+
+
+def _cdpo(b: PairLogps, cfg: LossSettings) -> Tensor:  # ε from the panel (1 − p) with soft labels, else the recipe's
+    b = b.averaged(cfg.average_logps)
+    epsilon = 1.0 - b.prob if cfg.soft_labels else cfg.epsilon
+    return losses_nash.conservative_dpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected,
+                                             cfg.beta, epsilon)
+
+
+def _egpo(b: PairLogps, cfg: LossSettings) -> Tensor:  # online IPO against the reference; p when soft
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.egpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, cfg.beta,
+                                 _soft(b, cfg))
+
+
+def _nash_md(b: PairLogps, cfg: LossSettings) -> Tensor:
+    """Each side that is the policy's sample (not the mixture's) is scored by its win probability."""
+    b = b.averaged(cfg.average_logps)
+    wc, wr = _side_weights(b, other=False)
+    chosen = losses_nash.nash_md_loss(b.policy_chosen[:, None], b.ref_chosen[:, None], b.prob, cfg.beta)
+    rejected = losses_nash.nash_md_loss(b.policy_rejected[:, None], b.ref_rejected[:, None], 1.0 - b.prob, cfg.beta)
+    return wc * chosen + wr * rejected
+
+
+def _xpo(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    wc, wr = _side_weights(b, other=True)
+    return losses_nash.xpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, wc, wr, cfg.beta,
+                                cfg.alpha)
+
+
+def _against_last(b: PairLogps) -> tuple[Tensor, Tensor]:
+    """The most recent opponent's log-probs (B,), (B,): π_t for SPIN, DNO, SPO and ONPO."""
+    return b.opp_chosen[0], b.opp_rejected[0]
+
+
+def _spin(b: PairLogps, cfg: LossSettings) -> Tensor:  # chosen = the demonstration, rejected = π_t's sample
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.spin_loss(b.policy_chosen, b.policy_rejected, *_against_last(b), cfg.beta)
+
+
+def _dno(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.dno_loss(b.policy_chosen, b.policy_rejected, *_against_last(b), cfg.beta)
+
+
+def _apo(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    n = b.opp_chosen.shape[0]
+    weights = b.opp_weights if b.opp_weights is not None else torch.full((n,), 1.0 / n, dtype=b.prob.dtype)
+    return losses_nash.apo_loss(b.policy_chosen, b.policy_rejected, b.opp_chosen, b.opp_rejected,
+                                weights.to(b.prob.device), cfg.beta)
+
+
+def _spo(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.spo_loss(b.policy_chosen, b.policy_rejected, *_against_last(b), b.prob, cfg.clip)
+
+
+def _onpo(b: PairLogps, cfg: LossSettings) -> Tensor:
+    b = b.averaged(cfg.average_logps)
+    return losses_nash.onpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected,
+                                 *_against_last(b), cfg.ratio, cfg.eta, _soft(b, cfg))
+
+
 MNPO = Objective(_mnpo, opponents=True)
 INPO = Objective(_inpo, opponents=True)
 DPO = Objective(_dpo, opponents=False)
 IPO = Objective(_ipo, opponents=False)
 SIMPO = Objective(_simpo, opponents=False)
 SPPO = Objective(_sppo, opponents=True)
+RDPO = Objective(_rdpo, opponents=False)
+CDPO = Objective(_cdpo, opponents=False)
+EGPO = Objective(_egpo, opponents=False)
+NASH_MD = Objective(_nash_md, opponents=False)
+XPO = Objective(_xpo, opponents=False)
+SPIN = Objective(_spin, opponents=True)
+DNO = Objective(_dno, opponents=True)
+APO = Objective(_apo, opponents=True)
+SPO = Objective(_spo, opponents=True)
+ONPO = Objective(_onpo, opponents=True)
 
+LOSS_NAMES = ("mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "rdpo", "cdpo", "egpo", "nash_md", "xpo", "spin", "dno",
+              "apo", "spo", "onpo")
 OBJECTIVES: Registry[Objective] = Registry("loss")
-for _name in ("mnpo", "inpo", "dpo", "ipo", "simpo", "sppo"):
+for _name in LOSS_NAMES:
     OBJECTIVES.add(_name, f"mnpo_bench.train.objectives:{_name.upper()}")
 
 

@@ -24,7 +24,8 @@ from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.store import file_hash, read_table, write_json, write_table
 from mnpo_bench.train.iteration import Iteration, data_path, player_dir, policy_name, train_players
 from mnpo_bench.train.recipes import Recipe
-from mnpo_bench.train.shapes import ITERATE, LAST, REFERENCE, RUN, Step
+from mnpo_bench.train.sampled_pairs import cross_pairs, demonstration_pairs
+from mnpo_bench.train.shapes import ITERATE, LAST, LOOP_SHAPES, PREVIOUS, REFERENCE, RUN, Step
 
 UPSTREAM = ("policy", "generate", "annotate")  # the run's stages whose outputs iteration 1 reads
 SEED_STRIDE = 104_729  # separates the seeds of a second generate/annotate step in one iteration
@@ -114,21 +115,23 @@ class OnlineIteration:
         from mnpo_bench.generation import generate
 
         ctx = self.ctx
+        n = max(1, self._n_samples() // 2) if step.half else self._n_samples()
+        mixture = (self.reference, self.recipe.mixture) if step.mixture else None
 
         def body(run: StageRun) -> list[str]:
             prompts, outputs = self._train_prompts(), []
             for player in self.players:
+                label = self.policy_label(step.source, player) + ("-mixture" if step.mixture else "")
                 frame = generate(self.policy(step.source, player), prompts, ctx.config.generation,
-                                 policy_name=self.policy_label(step.source, player), seed=seed,
-                                 progress=ctx.progress, n_samples=self._n_samples(), parts=run.parts(),
-                                 device=ctx.config.train.device)
+                                 policy_name=label, seed=seed, progress=ctx.progress, n_samples=n,
+                                 parts=run.parts(), device=ctx.config.train.device, mixture=mixture)
                 path = data_path(self.root, player, self.t, f"generations{suffix}")
                 write_table(path, frame)
                 outputs.append(self._relative(path))
             return outputs
 
-        inputs = {"generation": ctx.config.generation, "n_samples": self._n_samples(), "seed": seed,
-                  "source": step.source, "players": self.players, "device": ctx.config.train.device}
+        inputs = {"generation": ctx.config.generation, "n_samples": n, "seed": seed, "source": step.source,
+                  "players": self.players, "device": ctx.config.train.device, "mixture": mixture}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=self.after_policy(step.source))
 
     def _annotate(self, step: Step, seed: int, suffix: str) -> None:
@@ -144,8 +147,18 @@ class OnlineIteration:
                     generations = ctx.store.read_table("generations")
                 else:
                     generations = read_table(data_path(self.root, player, self.t, f"generations{source_suffix}"))
+                if step.labels == "demonstration":  # SPIN: the demonstration is the label, no panel
+                    path = data_path(self.root, player, self.t, f"preferences{suffix}")
+                    write_table(path, demonstration_pairs(prompts, generations))
+                    outputs.append(self._relative(path))
+                    continue
+                other = read_table(data_path(self.root, player, self.t, f"generations{self._suffix_of(step.against)}")) \
+                    if step.against else generations.iloc[:0]
                 judgments, prefs, diagnostics, _ = judge_samples(
-                    ctx, run, prompts, generations, seed=seed, persona=player, what=self.stage_name(step.name))
+                    ctx, run, prompts, pd.concat([generations, other], ignore_index=True), seed=seed, persona=player,
+                    what=self.stage_name(step.name))
+                if step.against:  # only the cross pairs, each side tagged by its sampler
+                    prefs = cross_pairs(prefs, set(other["response_id"]))
                 for kind, frame in (("judgments", judgments), ("preferences", prefs)):
                     path = data_path(self.root, player, self.t, f"{kind}{suffix}")
                     write_table(path, frame)
@@ -156,7 +169,9 @@ class OnlineIteration:
             return outputs
 
         after = self._upstream() if step.source == RUN else (self.produced[step.source],)
-        inputs = {**panel_inputs(ctx.config.panel), "seed": seed, "players": self.players}
+        after += (self.produced[step.against],) if step.against else ()
+        inputs = {**panel_inputs(ctx.config.panel), "seed": seed, "players": self.players, "labels": step.labels,
+                  "against": step.against}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
 
     def _fit(self, step: Step, seed: int, suffix: str) -> None:
@@ -166,6 +181,9 @@ class OnlineIteration:
         def body(run: StageRun) -> list[str]:
             if step.source == RUN:
                 prefs = {None: ctx.store.read_table("preferences")}
+            elif step.source == PREVIOUS:
+                prefs = {p: read_table(data_path(self.root, p, self.t - 1, f"pairs{self._previous_fit_suffix()}"))
+                         for p in self.players}
             else:
                 prefs = {p: read_table(data_path(self.root, p, self.t, f"preferences{source_suffix}"))
                          for p in self.players}
@@ -180,7 +198,7 @@ class OnlineIteration:
             outputs = [f"train/{self.method}/metrics.jsonl", f"train/{self.method}/data/iter{self.t}{suffix}.json"]
             return outputs + [self._relative(self._output_dir(step.output, p)) for p in self.players]
 
-        after = self._upstream() if step.source == RUN else (self.produced[step.source],)
+        after = self._upstream() if step.source in (RUN, PREVIOUS) else (self.produced[step.source],)
         after = tuple(dict.fromkeys(after + self.after_policy(step.start) + self.previous))
         inputs = {"recipe": self.recipe, "t": self.t, "seed": ctx.config.seed, "reference": self.reference,
                   "players": self.players, "device": cfg.device, "start": step.start, "output": step.output,
@@ -188,6 +206,12 @@ class OnlineIteration:
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
 
     # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _previous_fit_suffix(self) -> str:
+        """The file-name suffix of iteration t − 1's iterate fit (its pairs are PREVIOUS's data)."""
+        steps = LOOP_SHAPES.get(self.recipe.loop)(self.t - 1, self.players != [None])
+        fits = [s for s in steps if s.kind == "fit"]
+        return "" if len(fits) == 1 else f"-{fits[-1].name}"
 
     def _suffix_of(self, step_name: str) -> str:
         """The file-name suffix of an earlier step's tables ("" for the first step of its kind, and for RUN)."""

@@ -24,8 +24,14 @@ PROFILES = ("tiny", "paper")
 class LossSettings(Section):
     """Which loss, and its hyperparameters (each loss reads only the ones it needs)."""
 
-    name: str = Field(..., description="loss name: mnpo, inpo, dpo, ipo, simpo or sppo")
-    beta: float = Field(0.1, gt=0, description="DPO/SimPO inverse temperature; IPO's τ")
+    name: str = Field(..., description="loss name: mnpo, inpo, dpo, ipo, simpo, sppo, rdpo, cdpo, egpo, nash_md, "
+                      "xpo, spin, dno, apo, spo or onpo (`mnpo-bench ls recipes` shows which recipe uses which)")
+    beta: float = Field(0.1, gt=0, description="DPO/SimPO/rDPO/cDPO/XPO/SPIN/DNO/APO inverse temperature; IPO's and "
+                        "EGPO's τ; Nash-MD's KL strength")
+    epsilon: float = Field(0.1, ge=0, lt=0.5, description="rDPO: the known label flip rate ε; cDPO: the label "
+                           "smoothing ε (cDPO with soft_labels takes ε = 1 − p from the panel instead)")
+    alpha: float = Field(1e-3, ge=0, description="XPO: weight α of the exploration term α·log π(y_ref)")
+    clip: float = Field(0.2, gt=0, lt=1, description="SPO: PPO clipping range c of the ratio π/π_t")
     eta: float = Field(0.0075, gt=0, description="MNPO/INPO KL strength (target margin 1/(2η)); SPPO step size")
     ratio: float = Field(1 / 3, ge=0, le=1, description="MNPO/INPO weight of the reference in the mixture (τ/η)")
     gamma: float = Field(0.5, description="SimPO target margin γ (nats of length-averaged reward)")
@@ -43,6 +49,9 @@ class OpponentSettings(Section):
     k: int = Field(0, ge=0, description="TD: number of past iterates (the reference is iterate 0)")
     weights: list[float] | None = Field(
         None, description="TD: weight per opponent, most recent first (normalised; uniform when null)")
+    negative_weights: bool = Field(
+        False, description="allow negative TD weights (APO's extrapolated anchor (1 + α, −α)); they must still "
+        "sum to a positive number, and only losses that take a signed anchor (apo) accept them")
 
     @model_validator(mode="after")
     def _check(self) -> "OpponentSettings":
@@ -51,8 +60,9 @@ class OpponentSettings(Section):
         if self.weights is not None:
             if self.population != "td" or len(self.weights) != self.k:
                 raise ValueError("weights are for a td population and need exactly k entries")
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative with a positive sum")
+            if (any(w < 0 for w in self.weights) and not self.negative_weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative with a positive sum (negative ones need "
+                                 "negative_weights: true)")
         return self
 
 
@@ -80,6 +90,8 @@ class Recipe(Section):
     optim: OptimSettings = Field(default_factory=OptimSettings, description="optimiser")
     loop: str = Field("standard", description="the loop shape: the sub-stages of each online iteration "
                       "(train/shapes.py LOOP_SHAPES; standard: generate, annotate, fit)")
+    mixture: float = Field(0.125, ge=0, le=1, description="loop shapes that sample a geometric mixture (Nash-MD): "
+                           "weight m of the reference, next-token log-probs (1 − m)·log π_t + m·log π_ref")
     pairs: Literal["all", "best_vs_worst"] = Field(
         "all", description="which labelled pairs train: all, or per prompt its best response vs its worst")
     min_prob: float = Field(0.5, ge=0.5, le=1.0, description="drop pairs whose panel probability (chosen beats "
@@ -107,6 +119,9 @@ class Recipe(Section):
             raise ValueError(f"loss '{self.loss.name}' needs opponents (set opponents.population to td or ht)")
         if self.loss.name == "inpo" and self.opponents.population == "td" and self.opponents.k != 1:
             raise ValueError("INPO plays exactly one opponent: set opponents.k to 1, or use the mnpo loss")
+        if self.opponents.negative_weights and self.loss.name != "apo":
+            raise ValueError(f"negative opponent weights are APO's anchor; loss '{self.loss.name}' needs a "
+                             "mixture with non-negative weights")
         return self
 
 
@@ -146,15 +161,15 @@ def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | No
 
 
 def list_recipes() -> list[str]:
-    """One line per shipped recipe: name, loss, opponents, tiny lr and description."""
+    """One line per shipped recipe: name, loss, opponents, loop shape, tiny lr and description."""
     lines = []
     for path in builtin_recipe_files():
         recipe = load_recipe(str(path))
         load_recipe(str(path), profile="paper")  # the paper block must validate too
         opp = recipe.opponents
         who = {"none": "-", "td": f"td k={opp.k}", "ht": "ht (personas)"}[opp.population]
-        lines.append(f"{path.stem:<10} loss={recipe.loss.name:<6} opponents={who:<14} lr={recipe.optim.lr:g}  "
-                     f"{recipe.description}")
+        lines.append(f"{path.stem:<10} loss={recipe.loss.name:<7} opponents={who:<14} loop={recipe.loop:<17} "
+                     f"lr={recipe.optim.lr:g}  {recipe.description}")
     return lines
 
 

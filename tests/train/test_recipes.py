@@ -8,7 +8,8 @@ from mnpo_bench.paths import builtin_dir
 from mnpo_bench.train.config import TrainConfig
 from mnpo_bench.train.recipes import builtin_recipe_files, list_recipes, load_recipe, validate_recipes
 
-METHODS = {"mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "ht_mnpo"}
+METHODS = {"mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "ht_mnpo", "egpo", "onpo", "nash_md", "nash_mp", "dno", "apo",
+           "spo", "xpo", "spin", "rdpo", "cdpo"}
 
 
 def test_every_shipped_recipe_loads_in_both_profiles_and_starts_with_its_command():
@@ -30,6 +31,18 @@ def test_every_accelerate_config_parses_and_starts_with_its_launch_command():
         assert first.startswith(f"# accelerate launch --config_file trainer/accelerate/{path.name} -m mnpo_bench.cli train")
         config = yaml.safe_load(path.read_text())
         assert config["distributed_type"] in {"NO", "MULTI_GPU", "FSDP", "DEEPSPEED"}
+
+
+def test_new_methods_declare_their_loop_shapes_and_official_settings():
+    shapes = {m: load_recipe(m).loop for m in METHODS}
+    assert shapes["egpo"] == shapes["nash_mp"] == "extragradient" and shapes["onpo"] == "optimistic"
+    assert (shapes["nash_md"], shapes["xpo"], shapes["spin"]) == ("mixture", "reference_samples", "demonstrations")
+    apo = load_recipe("apo")
+    assert apo.opponents.weights == [1.3, -0.3] and apo.opponents.negative_weights
+    egpo = load_recipe("egpo", "paper")  # zhourunlong/EGPO lms/train_nlhf.py
+    assert (egpo.loss.beta, egpo.optim.lr, egpo.optim.weight_decay) == (0.1, 5e-7, 0.01)
+    assert load_recipe("nash_md").mixture == 0.125 and load_recipe("nash_md", "paper").mixture == 0.5
+    assert load_recipe("xpo", "paper").loss.alpha == 1e-5  # TRL's XPOConfig default
 
 
 def test_mnpo_paper_profile_has_the_papers_settings():
@@ -54,6 +67,11 @@ def test_validate_recipes_and_listing():
     (TrainConfig(overrides={"simpo": {}}), "overrides for 'simpo', which is not in train.methods"),
     (TrainConfig(methods=["inpo"], overrides={"inpo": {"opponents": {"population": "none"}}}), "needs opponents"),
     (TrainConfig(overrides={"mnpo": {"opponents": {"weights": [1.0]}}}), "exactly k entries"),
+    (TrainConfig(overrides={"mnpo": {"opponents": {"weights": [1.3, -0.3]}}}), "negative_weights: true"),
+    (TrainConfig(overrides={"mnpo": {"opponents": {"weights": [1.3, -0.3], "negative_weights": True}}}),
+     "negative opponent weights are APO's anchor"),
+    (TrainConfig(methods=["rdpo"], overrides={"rdpo": {"loss": {"epsilon": 0.5}}}), "field 'loss.epsilon'"),
+    (TrainConfig(methods=["nash_md"], overrides={"nash_md": {"loop": "mixtur"}}), "did you mean 'mixture'"),
 ])
 def test_bad_recipe_settings_are_user_errors(config, message):
     with pytest.raises(UserError) as info:
