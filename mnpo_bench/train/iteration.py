@@ -22,7 +22,7 @@ from mnpo_bench.train.data import SELECTIONS
 from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.population import opponents_for, td_shortfall
 from mnpo_bench.train.precompute import add_logps
-from mnpo_bench.policy.load import pick_device
+from mnpo_bench.train.ranks import is_main, train_device, wait_for_everyone
 from mnpo_bench.train.recipes import Recipe, resolve_precision
 
 
@@ -64,8 +64,13 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
     """Train every player of `it` on its rows; returns {player: summary with output_dir and opponents}.
 
     A player left without pairs (its persona tied every comparison, or none reaches min_prob) keeps its
-    policy: iterate t is a copy of iterate t - 1, and the summary says so in `note`."""
+    policy: iterate t is a copy of iterate t - 1, and the summary says so in `note`.
+
+    Under several processes every rank trains (data parallel) but only the main one writes the work files
+    and the summaries (`ranks.py`); all ranks meet after each player, so none reads a half-written file and
+    the caller may remove `it.work` once this returns."""
     progress = progress or Progress(quiet=True)
+    device = train_device(it.device)  # this rank's own device (cuda:LOCAL_RANK under a launcher)
     starts = it.starts or {player: history[-1] for player, history in it.history.items()}
     summaries: dict[str | None, dict[str, Any]] = {}
     for player, rows in prefs.items():
@@ -78,6 +83,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
         tag = player or "policy"
         done = it.work / f"done-{tag}.json"
         out = it.outputs[player] if it.outputs else player_dir(it.root, player, it.t)
+        wait_for_everyone()  # every rank decides on the same files
         if done.exists() and (out / "config.json").exists():  # finished before an interruption
             summaries[player] = json.loads(done.read_text())
             continue
@@ -96,16 +102,18 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
                               f"the policy is kept unchanged[/yellow]")
                 summary = {"steps": 0, "skipped": 0, "seconds": 0.0, "loss": None, "output_dir": str(out),
                            "note": "no preference pairs: policy kept unchanged"}
-                keep_policy(starts[player], out)
+                if is_main():
+                    keep_policy(starts[player], out)
                 summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, 0)
                 continue
-            on_gpu = pick_device(it.device).type == "cuda"
             scored = add_logps(selected, it.reference, opponents, max_length=it.recipe.max_length,
-                               batch_size=it.recipe.precompute_batch_size, device=it.device,
-                               precision=resolve_precision(it.recipe, on_gpu), tiles=it.recipe.logprob_tiles,
-                               progress=progress)
-            write_table(scored_path, scored)
-        write_table(data_path(it.root, player, it.t, f"pairs{it.label}"), scored)
+                               batch_size=it.recipe.precompute_batch_size, device=str(device),
+                               precision=resolve_precision(it.recipe, device.type == "cuda"),
+                               tiles=it.recipe.logprob_tiles, progress=progress)
+            if is_main():
+                write_table(scored_path, scored)
+        if is_main():
+            write_table(data_path(it.root, player, it.t, f"pairs{it.label}"), scored)
         progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
                        it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
@@ -143,6 +151,10 @@ def keep_policy(start: str, out: Path) -> None:
 
 def _finish(done: Path, summary: dict[str, Any], start: str, opponents: list[str], reference: str,
             pairs: int) -> dict[str, Any]:
+    """`summary` with the player's start, opponents, reference and pair count, recorded in `done` by the
+    main process once every rank has got here."""
     summary.update({"start": start, "opponents": opponents, "reference": reference, "pairs": pairs})
-    write_json(done, summary)
+    if is_main():
+        write_json(done, summary)
+    wait_for_everyone()
     return summary

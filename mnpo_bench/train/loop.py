@@ -65,10 +65,11 @@ class PreferenceRecipe:
         from accelerate import Accelerator
         from transformers import AutoConfig, get_scheduler
 
-        from mnpo_bench.policy.load import load_policy, pick_device
+        from mnpo_bench.policy.load import load_policy
+        from mnpo_bench.train.ranks import train_device
 
         job, optim = self.job, self.recipe.optim
-        on_gpu = pick_device(job.device).type == "cuda"
+        on_gpu = train_device(job.device).type == "cuda"
         precision = resolve_precision(self.recipe, on_gpu)
         self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
                                        cpu=not on_gpu)
@@ -86,6 +87,9 @@ class PreferenceRecipe:
         schedule = "constant_with_warmup" if optim.schedule == "constant" else optim.schedule
         scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=int(optim.warmup_ratio * total),
                                   num_training_steps=total)
+        plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        if plugin is not None:  # our DataLoader has a batch_sampler (batch_size None): DeepSpeed cannot infer it
+            plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = optim.batch_size
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
         self.metrics = MetricsLog(job.metrics_path, method=job.method, player=job.player, iteration=job.iteration)
         self.step, self.epoch, self.batches_done = 0, 0, 0
@@ -186,30 +190,40 @@ class PreferenceRecipe:
             return None
         return torch.tensor(weights[:n], dtype=torch.float32, device=self.accelerator.device)
 
+    def _window_totals(self, window: list[dict[str, float]]) -> dict[str, float]:
+        """Sums over this step's micro-batches on every rank (valid, skipped, tokens, and the loss, margin and
+        log-probs weighted by valid pairs), so the metrics row describes the whole global batch."""
+        keys = ("valid", "skipped", "tokens", "loss", "margin", "chosen_logp", "rejected_logp")
+        local = [[s[k] * (s["valid"] if k in keys[3:] else 1) for k in keys] for s in window]
+        totals = torch.tensor(local, dtype=torch.float64, device=self.accelerator.device).sum(0)  # (7,)
+        if self.accelerator.num_processes > 1:
+            totals = self.accelerator.reduce(totals, reduction="sum")
+        return dict(zip(keys, totals.tolist()))
+
     def _optimizer_step(self, window: list[dict[str, float]], seconds: float) -> dict[str, Any]:
-        """Clip, step (unless the gradient is not finite), schedule; log and return the metrics row."""
+        """Clip, step (unless the gradient is not finite), schedule; log and return the metrics row
+        (summed over every rank's micro-batches)."""
         max_norm = self.recipe.optim.max_grad_norm or float("inf")
         grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), max_norm))
         lr = self.scheduler.get_last_lr()[0]
-        skipped = sum(s["skipped"] for s in window)
+        totals = self._window_totals(window)
+        skipped = int(totals["skipped"])
         if math.isfinite(grad_norm):
             self.optimizer.step()
             self.scheduler.step()
         else:  # a NaN/inf gradient: drop the whole step, count its pairs as skipped; the schedule moves on
-            skipped += sum(s["valid"] for s in window)
+            skipped += int(totals["valid"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "scheduler.step() before optimizer.step()"
                 self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        valid = sum(s["valid"] for s in window) or 1
+        valid = totals["valid"] or 1
         row = {
-            "step": self.step, "loss": sum(s["loss"] * s["valid"] for s in window) / valid,
-            "margin": sum(s["margin"] * s["valid"] for s in window) / valid,
-            "chosen_logp": sum(s["chosen_logp"] * s["valid"] for s in window) / valid,
-            "rejected_logp": sum(s["rejected_logp"] * s["valid"] for s in window) / valid,
+            "step": self.step, "loss": totals["loss"] / valid, "margin": totals["margin"] / valid,
+            "chosen_logp": totals["chosen_logp"] / valid, "rejected_logp": totals["rejected_logp"] / valid,
             "grad_norm": grad_norm if math.isfinite(grad_norm) else None, "lr": lr,
-            "tokens_per_s": sum(s["tokens"] for s in window) / max(seconds, 1e-9), "skipped": skipped,
+            "tokens_per_s": totals["tokens"] / max(seconds, 1e-9), "skipped": skipped,
             "time": time.time(),
         }
         if self.accelerator.is_main_process:

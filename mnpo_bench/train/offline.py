@@ -21,6 +21,7 @@ from mnpo_bench.progress import Progress
 from mnpo_bench.store import stable_hash, write_json
 from mnpo_bench.train.data import read_preferences
 from mnpo_bench.train.iteration import Iteration, player_dir, policy_name, train_players
+from mnpo_bench.train.ranks import is_main, wait_for_everyone
 from mnpo_bench.train.recipes import load_recipe
 
 
@@ -37,10 +38,12 @@ def train_offline(recipe_name: str, data: str, *, model: str | None, out: Path, 
     key = stable_hash(recipe.model_dump(mode="json"), data, reference, persona_column, seed)
     work = Path(out).resolve() / ".work" / key
     it = Iteration(recipe, recipe.method, 1, root, reference, {p: [reference] for p in prefs}, work, seed, device)
-    train_players(it, prefs, progress)
+    train_players(it, prefs, progress)  # returns on every rank together
     saved = {policy_name(recipe.method, p, 1): str(player_dir(root, p, 1)) for p in prefs}
-    write_json(Path(out) / "policies.json", saved)
-    shutil.rmtree(work, ignore_errors=True)
+    if is_main():  # the main process owns the outputs and the scratch
+        write_json(Path(out) / "policies.json", saved)
+        shutil.rmtree(work, ignore_errors=True)
+    wait_for_everyone()
     return saved
 
 
