@@ -16,7 +16,10 @@ is reset to its current RSS by writing 5 to /proc/self/clear_refs (Linux >= 4.0)
 that pre-step RSS is the step's peak memory above the pre-step resident set, exact (the kernel tracks it; no
 sampling can miss a short peak). Workers run with MALLOC_MMAP_THRESHOLD_=131072 so glibc returns freed
 blocks to the OS instead of keeping them in its heap, where they would hide later peaks from RSS. TRL's step
-is timed by its on_step_begin/on_step_end callbacks, ours around forward, backward and optimiser step.
+is timed by its on_step_begin/on_step_end callbacks, ours around forward, backward and optimiser step, both
+in wall seconds and in the process's CPU seconds (user + system); with one thread the CPU seconds are the wall
+time of a quiet machine, and the time ratio uses them because other processes' load inflates wall time and
+the two sides of a configuration run at different moments (the wall-time ratio is reported too).
 Configurations run one after another (never in parallel) and ours/TRL alternate order to spread load bursts.
 
 The last line printed is one JSON object with peak_ratio_vs_trl_at_128k_2048 (target <= 0.8),
@@ -50,17 +53,18 @@ SPECIALS = ["[PAD]", "[EOS]", "[UNK]", "<|user|>", "<|assistant|>", "<|end|>"]
 
 
 class StepPeak:
-    """Context measuring the peak resident set above the RSS at entry, in bytes, and the seconds inside."""
+    """Context measuring the peak resident set above the RSS at entry (bytes), and the wall and CPU seconds inside
+    (CPU: this process's user + system time, which other processes' load does not inflate)."""
 
     def __enter__(self) -> "StepPeak":
         gc.collect()
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := current RSS
         self.before = _status("VmRSS")
-        self.tick = time.perf_counter()
+        self.tick, self.cpu_tick = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.tick
+        self.seconds, self.cpu_seconds = time.perf_counter() - self.tick, time.process_time() - self.cpu_tick
         self.peak = _status("VmHWM") - self.before
 
 
@@ -117,7 +121,7 @@ def run_ours(model_dir: str, vocab: int, length: int, steps: int, work: Path) ->
     run.setup()
     batches = [run._collate(run.items[i: i + 2]) for i in range(0, len(run.items), 2)]
     scored_tokens = int(batches[0]["response_mask"][:, 1:].sum())
-    peaks, seconds = [], []
+    peaks, seconds, cpu = [], [], []
     for n, batch in enumerate(batches):
         with StepPeak() as step:
             with run.accelerator.accumulate(run.model):
@@ -127,7 +131,8 @@ def run_ours(model_dir: str, vocab: int, length: int, steps: int, work: Path) ->
         if n:  # the first step is the warm-up
             peaks.append(step.peak)
             seconds.append(step.seconds)
-    return {"peaks": peaks, "seconds": seconds, "scored_tokens": scored_tokens, "precompute_peak": pre.peak}
+            cpu.append(step.cpu_seconds)
+    return {"peaks": peaks, "seconds": seconds, "cpu_seconds": cpu, "scored_tokens": scored_tokens, "precompute_peak": pre.peak}
 
 
 def run_trl(model_dir: str, vocab: int, length: int, steps: int, work: Path) -> dict:
@@ -142,7 +147,7 @@ def run_trl(model_dir: str, vocab: int, length: int, steps: int, work: Path) -> 
 
     class Measure(TrainerCallback):
         def __init__(self):
-            self.peaks, self.seconds, self.current = [], [], None
+            self.peaks, self.seconds, self.cpu_seconds, self.current = [], [], [], None
 
         def on_step_begin(self, args, state, control, **kwargs):
             self.current = StepPeak().__enter__()
@@ -152,6 +157,7 @@ def run_trl(model_dir: str, vocab: int, length: int, steps: int, work: Path) -> 
             if state.global_step > 1:  # the first step is the warm-up
                 self.peaks.append(self.current.peak)
                 self.seconds.append(self.current.seconds)
+                self.cpu_seconds.append(self.current.cpu_seconds)
 
     tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(model_dir))
     pairs = make_pairs(2 * (steps + 1), vocab, length)
@@ -169,7 +175,7 @@ def run_trl(model_dir: str, vocab: int, length: int, steps: int, work: Path) -> 
         first = trainer.get_train_dataloader().__iter__().__next__()
         scored_tokens = int(first["completion_mask"][:, 1:].sum())
         trainer.train()
-    return {"peaks": measure.peaks, "seconds": measure.seconds, "scored_tokens": scored_tokens}
+    return {"peaks": measure.peaks, "seconds": measure.seconds, "cpu_seconds": measure.cpu_seconds, "scored_tokens": scored_tokens}
 
 
 def worker(side: str, model_dir: str, vocab: int, length: int, steps: int, threads: int) -> None:
@@ -223,13 +229,16 @@ def main() -> None:
                                                                            "trl": trl["scored_tokens"]},
                        "peak_gib": {"ours": max(ours["peaks"]) / GIB, "trl": max(trl["peaks"]) / GIB},
                        "seconds": {"ours": statistics.median(ours["seconds"]), "trl": statistics.median(trl["seconds"])},
+                       "cpu_seconds": {s: statistics.median(got[s]["cpu_seconds"]) for s in ("ours", "trl")},
                        "ours_precompute_peak_gib": ours["precompute_peak"] / GIB}
                 row["peak_ratio"] = row["peak_gib"]["ours"] / row["peak_gib"]["trl"]
-                row["time_ratio"] = row["seconds"]["ours"] / row["seconds"]["trl"]
+                row["time_ratio"] = row["cpu_seconds"]["ours"] / row["cpu_seconds"]["trl"]
+                row["wall_time_ratio"] = row["seconds"]["ours"] / row["seconds"]["trl"]
                 rows.append(row)
                 print(f"V={vocab:>6} T={length:>4}: peak ours {row['peak_gib']['ours']:.3f} GiB, trl "
-                      f"{row['peak_gib']['trl']:.3f} GiB (ratio {row['peak_ratio']:.3f}); step ours "
-                      f"{row['seconds']['ours']:.2f} s, trl {row['seconds']['trl']:.2f} s (ratio {row['time_ratio']:.3f});"
+                      f"{row['peak_gib']['trl']:.3f} GiB (ratio {row['peak_ratio']:.3f}); step CPU ours "
+                      f"{row['cpu_seconds']['ours']:.2f} s, trl {row['cpu_seconds']['trl']:.2f} s (ratio "
+                      f"{row['time_ratio']:.3f}; wall {row['wall_time_ratio']:.3f});"
                       f" precompute peak {row['ours_precompute_peak_gib']:.3f} GiB", flush=True)
             shutil.rmtree(model_dir, ignore_errors=True)
     finally:
@@ -247,6 +256,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "train_memory", "threads": args.threads, "measured_steps": args.steps, "pairs_per_step": 2,
         "memory": "peak RSS above pre-step RSS (VmHWM reset via /proc/self/clear_refs), GiB",
+        "time": "time_ratio: CPU seconds (user + system, one thread) of one step, ours / TRL's; wall_time_ratio too",
         "configs": [{k: (round(v, 4) if isinstance(v, float) else
                          {a: round(b, 4) for a, b in v.items()} if isinstance(v, dict) else v) for k, v in r.items()}
                     for r in rows],
