@@ -129,16 +129,17 @@ def per_prompt_gaps(pool: Pool, score: np.ndarray, answer_a: np.ndarray, answer_
     flat_uv = (k * width + pool.local[u]) * width + pool.local[v]
     flat_vu = (k * width + pool.local[v]) * width + pool.local[u]
     size = k_prompts * width * width
-    won = np.bincount(flat_uv, s, size) + np.bincount(flat_vu, 1 - s, size)
+    # Q[k, x, y] = P(y beats x): laid out by the answer x a model plays, so gathering its rows is contiguous
+    won = np.bincount(flat_vu, s, size) + np.bincount(flat_uv, 1 - s, size)
     met = np.bincount(flat_uv, minlength=size) + np.bincount(flat_vu, minlength=size)
-    P = np.divide(won, met, out=np.zeros(size), where=met > 0).reshape(k_prompts, width, width)  # P[k, y, x]
-    known = (met > 0).reshape(k_prompts, width, width)
+    Q = np.divide(won, met, out=np.zeros(size), where=met > 0).reshape(k_prompts, width, width)
+    known = (met > 0).reshape(k_prompts, width, width)  # symmetric
     diag = np.arange(width)
-    P[:, diag, diag], known[:, diag, diag] = 0.5, True
-    # value[k, m, y] = sum_x pi[k, m, x] P[k, y, x], over the few x each model plays (sparse, not K dense matmuls)
+    Q[:, diag, diag], known[:, diag, diag] = 0.5, True
+    # value[k, m, y] = sum_x pi[k, m, x] Q[k, x, y], over the few x each model plays (sparse, not K dense matmuls)
     rk, rx = pool.rows
-    value_g = pool.mix @ P[rk, :, rx]  # (G, width)
-    unknown_g = (pool.mix @ (~known[rk, :, rx]).astype(float)) > 0  # (G, width): y unjudged against some x
+    value_g = pool.mix @ Q[rk, rx]  # (G, width)
+    unknown_g = (pool.mix @ ~known[rk, rx]) > 0  # (G, width): y unjudged against some x the model plays
     gk, gm = pool.groups
     eligible = ~unknown_g & pool.present[gk]  # (G, width)
     best = np.where(eligible, value_g, -np.inf).max(-1)
@@ -180,9 +181,10 @@ def nash_table(battles: Battles, responses: pd.DataFrame | None, rounds: int, se
     table = pd.DataFrame({"nash_gap": mean, "nash_gap_lo": lo, "nash_gap_hi": hi, "nash_gap_prompts": count,
                           "diversity": share, "length_entropy": entropy})
     rows = []
-    annotator = battles.valid["annotator"].to_numpy()
-    for name in sorted(pd.unique(annotator)):
-        mine = annotator == name
+    annotator = battles.valid["annotator"].cat  # compare small integer codes, not a million strings
+    codes, names = annotator.codes.to_numpy(), annotator.categories
+    for code in sorted(np.unique(codes[codes >= 0]), key=lambda c: str(names[c])):
+        name, mine = str(names[code]), codes == code
         own = per_prompt_gaps(pool, score[mine], answer_a[mine], answer_b[mine])
         own_mean, _, _, own_count = bootstrap_mean(own, 0, np.random.default_rng(0))
         rows.append(pd.DataFrame({"annotator": name, "model": battles.models, "nash_gap": own_mean,
