@@ -6,7 +6,10 @@ one has a length bias, one a position bias; 1% of judgments fail.
 
 - seconds: `build_leaderboard` from the in-memory table to the written directory, 100 bootstrap rounds,
   every rating and diagnostic (BT + CIs, win rates, LC win rate, maximal lottery and Nash averaging + CIs,
-  Copeland, cycles, Hodge, per-annotator ratings and stats, report). Target <= 15 on 2 cores.
+  Copeland, cycles, Hodge, per-annotator ratings and stats, report). Target <= 5 on 2 cores.
+- nash_gap_seconds, paired_seconds: the Nash gap table (every model, every annotator, 100 prompt-bootstrap
+  rounds) and the paired comparisons (every pair, both metrics, 100 rounds, Holm), each also inside `seconds`.
+  The bootstrap resamples prompts (500 of them), as the leaderboard does by default.
 - ratio_vs_sklearn_bt: time of our BT fit (names to codes, aggregation to pair counts, Newton) over
   Chatbot Arena's `compute_mle_elo` (scikit-learn LogisticRegression on the battles duplicated, ties as one
   win each way; fastchat/serve/monitor/elo_analysis.py), on the same hard-winner battles; the two results
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -29,8 +33,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from mnpo_bench.ratings.battles import check_battles
 from mnpo_bench.ratings.bradley_terry import fit_strengths, to_elo
 from mnpo_bench.ratings.leaderboard import build_leaderboard
+from mnpo_bench.ratings.nash_gap import nash_table
+from mnpo_bench.ratings.paired import paired_table
 from mnpo_bench.ratings.tally import Tally
 
 
@@ -111,26 +118,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     battles = make_battles(args.models, args.battles, seed=0)
-    whole, ours, arena = [], [], []
+    whole, ours, arena, gaps, paired = [], [], [], [], []
+    checked = check_battles(battles, "benchmark")
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as out:
         for _ in range(args.repeats):
             seconds, board = timed(lambda: build_leaderboard(battles, out, reference="m00", bootstrap=args.bootstrap, seed=0))
             whole.append(seconds)
             seconds, elo_ours = timed(ours_bt, battles)
             ours.append(seconds)
+            gaps.append(timed(nash_table, checked, None, args.bootstrap, 0)[0])
+            paired.append(timed(paired_table, checked, 0, checked.models, args.bootstrap, 0)[0])
         for _ in range(max(1, args.repeats // 3)):  # the baseline is slow; fewer repeats
             seconds, elo_arena = timed(arena_bt, battles)
             arena.append(seconds)
     gap = float(np.abs(elo_ours - elo_arena).max())
     assert gap < 1.0, f"our BT and Arena's disagree by {gap:.3f} Elo"
-    print(f"leaderboard: {statistics.median(whole):.2f}s (runs {', '.join(f'{s:.2f}' for s in whole)}); "
-          f"BT ours {statistics.median(ours):.3f}s, sklearn {statistics.median(arena):.2f}s, max gap {gap:.4f} Elo")
+    print(f"leaderboard: {statistics.median(whole):.2f}s (runs {', '.join(f'{s:.2f}' for s in whole)}; Nash gap "
+          f"{statistics.median(gaps):.2f}s, paired {statistics.median(paired):.2f}s); BT ours {statistics.median(ours):.3f}s, "
+          f"sklearn {statistics.median(arena):.2f}s, max gap {gap:.4f} Elo; load average {load:.1f}")
     print(json.dumps({
         "benchmark": "leaderboard", "models": args.models, "battles": len(battles), "bootstrap": args.bootstrap,
+        "resample": board.diagnostics["bootstrap_resamples"],
         "seconds": round(statistics.median(whole), 3), "bt_seconds": round(statistics.median(ours), 4),
+        "nash_gap_seconds": round(statistics.median(gaps), 3), "paired_seconds": round(statistics.median(paired), 3),
         "sklearn_bt_seconds": round(statistics.median(arena), 3),
         "ratio_vs_sklearn_bt": round(statistics.median(ours) / statistics.median(arena), 4),
-        "max_elo_gap_vs_sklearn": round(gap, 5), "repeats": args.repeats,
+        "max_elo_gap_vs_sklearn": round(gap, 5), "repeats": args.repeats, "load_average_1min": round(load, 2),
     }))
 
 
