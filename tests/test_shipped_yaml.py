@@ -35,6 +35,12 @@ def load_accelerate_config(path: Path) -> None:
     assert ClusterConfig.from_yaml_file(str(path)).distributed_type is not None
 
 
+def load_experiment(path: Path) -> None:
+    from mnpo_bench.experiment.config import load_experiment
+
+    assert load_experiment(path).name == path.stem
+
+
 def load_bench_task(path: Path) -> None:
     from mnpo_bench.bench.taskset import local_task_names, task_dirs
 
@@ -49,6 +55,8 @@ def loader_for(path: Path):
         return load_persona
     if relative.startswith("trainer/accelerate/"):
         return load_accelerate_config
+    if relative.startswith("trainer/experiments/"):
+        return load_experiment
     if relative.startswith("trainer/"):
         return load_recipe
     if relative.startswith("mnpo_bench/bench/tasks/"):
