@@ -47,12 +47,22 @@ def load_bench_task(path: Path) -> None:
     assert path.stem in local_task_names(task_dirs([]))
 
 
+def load_experiment_preset(path: Path) -> None:
+    from mnpo_bench.experiment.stage import prepare
+
+    config, jobs, _ = prepare(path, out=Path("/nonexistent/experiment"))  # validates every (cell, seed) run config
+    assert config.name == path.stem and jobs
+    assert path.read_text().startswith(f"# mnpo-bench experiment {path.stem}")
+
+
 def loader_for(path: Path):
     relative = path.relative_to(ROOT).as_posix()
     if relative.startswith("annotators/panels/"):
         return load_panel
     if relative.startswith("annotators/"):
         return load_persona
+    if relative.startswith("trainer/experiments/"):
+        return load_experiment_preset
     if relative.startswith("trainer/accelerate/"):
         return load_accelerate_config
     if relative.startswith("trainer/experiments/"):

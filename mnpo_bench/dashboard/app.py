@@ -19,6 +19,7 @@ PAGES = (
     ("training", "Training", ":material/show_chart:"),
     ("explorer", "Explorer", ":material/search:"),
     ("compare", "Compare", ":material/compare_arrows:"),
+    ("experiments", "Experiments", ":material/science:"),
     ("game_lab", "Game lab", ":material/casino:"),
 )
 

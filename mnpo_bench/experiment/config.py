@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from mnpo_bench import settings
 from mnpo_bench.config import RunConfig
 from mnpo_bench.errors import UserError, did_you_mean
+from mnpo_bench.paths import builtin_dir
 from mnpo_bench.settings import Section
 
 
@@ -57,7 +58,8 @@ class ExperimentConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted run-config key -> values; the "
                                        "cells are the product of the axes (none: one cell)")
     cells: list[dict[str, Any]] = Field(default_factory=list, description="extra cells, each a mapping of dotted "
-                                        "run-config keys to values, for designs that are not a product (joint axes)")
+                                        "run-config keys to values (and optionally `name:`, the cell's name), for "
+                                        "designs that are not a product (joint axes)")
     seeds: list[int] = Field(..., description="run seeds every cell repeats; the seed is the unit of replication")
     methods: list[str] = Field(..., min_length=1, description="train.methods of every cell (recipe names or paths)")
     baseline: str | None = Field(None, description="effects are method minus this method, paired by seed and "
@@ -155,6 +157,18 @@ def nested(dotted: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def find_experiment(name: str | Path) -> Path:
+    """`name` as a path, else the preset trainer/experiments/<name>.yaml; a UserError when neither exists."""
+    path = Path(name)
+    if path.exists():
+        return path
+    preset = builtin_dir("trainer") / "experiments" / f"{path.name}.yaml"
+    if path.suffix == "" and preset.exists():
+        return preset
+    presets = [p.stem for p in (builtin_dir("trainer") / "experiments").glob("*.yaml")]
+    raise UserError("experiment file not found", where=str(name), fix=f"give a path, or a preset: {did_you_mean(path.stem, presets)}")
+
+
 def load_experiment(path: Path) -> ExperimentConfig:
     """The experiment at `path`, validated; a UserError naming the file and field when it is not valid."""
     path = Path(path)
@@ -163,7 +177,8 @@ def load_experiment(path: Path) -> ExperimentConfig:
         check_key(key, f"{path}: grid.{key}")
     for index, cell in enumerate(config.cells):
         for key in cell:
-            check_key(key, f"{path}: cells[{index}].{key}")
+            if key != "name":
+                check_key(key, f"{path}: cells[{index}].{key}")
     return config
 
 

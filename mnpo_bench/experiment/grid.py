@@ -39,13 +39,15 @@ def expand(config: ExperimentConfig) -> list[Cell]:
     neither is given. Two cells with the same name get the full dotted keys in theirs."""
     axes = list(config.grid)
     combos = [dict(zip(axes, values)) for values in itertools.product(*config.grid.values())] if axes else []
-    combos += [dict(cell) for cell in config.cells]
-    if not combos:
-        combos = [{}]
-    names = [cell_name(c) for c in combos]
+    named = [(None, combo) for combo in combos]
+    named += [(cell.get("name"), {k: v for k, v in cell.items() if k != "name"}) for cell in config.cells]
+    if not named:
+        named = [(None, {})]
+    combos = [combo for _, combo in named]
+    names = [_value_text(given) if given else cell_name(combo) for given, combo in named]
     cells = []
-    for combo, name in zip(combos, names):
-        if names.count(name) > 1:
+    for (given, combo), name in zip(named, names):
+        if names.count(name) > 1 and not given:
             name = ",".join(f"{k}={_value_text(v)}" for k, v in combo.items())
         cells.append(Cell(name=name, overrides=combo))
     return cells

@@ -15,7 +15,7 @@ from mnpo_bench.config import RunConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.experiment import launch as launcher
 from mnpo_bench.experiment.collect import collect
-from mnpo_bench.experiment.config import ExperimentConfig, load_experiment
+from mnpo_bench.experiment.config import ExperimentConfig, find_experiment, load_experiment
 from mnpo_bench.experiment.grid import Job, cell_table, jobs as expand_jobs
 from mnpo_bench.experiment.report import cells_table, effects_table, report_markdown, summary_table, write_outputs
 from mnpo_bench.experiment.share import donors, share_upstream
@@ -30,6 +30,7 @@ def prepare(path: Path, *, out: Path | None = None, launcher_name: str | None = 
     every run config and every persona, recipe and model they name is checked before anything runs."""
     from mnpo_bench.validate import validate_parts
 
+    path = find_experiment(path)
     config = load_experiment(path)
     update = {k: v for k, v in (("launcher", launcher_name), ("jobs", jobs)) if v is not None}
     config = config.model_copy(update=update)
@@ -54,6 +55,7 @@ def run_experiment(path: Path, *, out: Path | None = None, launcher_name: str | 
     """Run the experiment at `path`: every unfinished (cell, seed) run, then its results; returns the
     experiment directory. `publish_dir` None: publish nothing."""
     config, job_list, folder = prepare(path, out=out, launcher_name=launcher_name, jobs=jobs)
+    path = find_experiment(path)
     progress = Progress(quiet=quiet)
     started = time.time()
     write_json(folder / "jobs.json", {"experiment": str(path), "jobs": [launcher.describe(j) for j in job_list]})
