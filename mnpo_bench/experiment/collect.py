@@ -54,19 +54,20 @@ def collect(jobs: list[Job], config: ExperimentConfig) -> Collected:
         ratings = pd.read_csv(ratings_path).set_index("model")
         policies = list(json.loads(policies_path.read_text()))
         reference = job.config["leaderboard"]["reference"]
-        battles = pd.read_parquet(run / "battles.parquet") if (run / "battles.parquet").exists() else None
-        for method in config.methods:
-            policy = final_policy(policies, method)
-            if policy is None or policy not in ratings.index:
-                continue
+        finals = {method: final_policy(policies, method) for method in config.methods}
+        finals = {method: policy for method, policy in finals.items() if policy is not None and policy in ratings.index}
+        for method, policy in finals.items():
             for metric in config.metrics:
                 if metric in ratings.columns:
                     values.append({"cell": job.cell, "seed": job.seed, "method": method, "policy": policy,
                                    "metric": metric, "value": float(ratings.at[policy, metric])})
-            if battles is not None:
-                scores = prompt_scores(battles, policy, reference, str(run / "battles.parquet"))
-                prompts.extend({"cell": job.cell, "seed": job.seed, "method": method, "prompt_id": pid,
-                                "value": float(v)} for pid, v in scores.items())
+        battles_path = run / "battles.parquet"
+        if battles_path.exists() and finals:
+            scores = prompt_scores(pd.read_parquet(battles_path), list(finals.values()), reference, str(battles_path))
+            for method, policy in finals.items():
+                if policy in scores:
+                    prompts.extend({"cell": job.cell, "seed": job.seed, "method": method, "prompt_id": pid,
+                                    "value": float(v)} for pid, v in scores[policy].dropna().items())
         nontrans.append({"cell": job.cell, "seed": job.seed, **_non_transitivity(run)})
     return Collected(
         values=pd.DataFrame(values, columns=["cell", "seed", "method", "policy", "metric", "value"]),

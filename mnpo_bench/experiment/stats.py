@@ -29,29 +29,29 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mnpo_bench.ratings import paired
 from mnpo_bench.ratings.battles import check_battles
 
 ALPHA, POWER = 0.05, 0.80
 
 
-def prompt_scores(battles: pd.DataFrame, policy: str, opponent: str, source: str = "battles") -> pd.Series:
-    """Per eval prompt, `policy`'s mean score against `opponent` (prob of winning where the judge gave one,
-    else 1 / 0.5 / 0; failed judgments left out), over every answer pair, annotator and order; indexed by
-    prompt_id, in [0, 1]."""
-    pair = battles[((battles["model_a"] == policy) & (battles["model_b"] == opponent))
-                   | ((battles["model_a"] == opponent) & (battles["model_b"] == policy))]
-    if pair.empty:
-        return pd.Series(dtype=float, name=policy)
-    checked = check_battles(pair.reset_index(drop=True), source)
-    valid = checked.valid
-    mine = valid["a"].to_numpy() == checked.models.index(policy)
-    score = np.where(mine, valid["score_a"].to_numpy(), 1.0 - valid["score_a"].to_numpy())
-    frame = pd.DataFrame({"prompt_id": valid["prompt_id"].astype(str).to_numpy(), "score": score})
-    return frame.groupby("prompt_id")["score"].mean().rename(policy)
+def prompt_scores(battles: pd.DataFrame, policies: list[str], reference: str,
+                  source: str = "battles") -> pd.DataFrame:
+    """Per eval prompt (rows, prompt_id) and policy (columns), the policy's mean score against `reference` over
+    that prompt's battles (every answer pair, annotator and order; prob_a where the judge gave one, else
+    1 / 0.5 / 0; failed judgments left out), in [0, 1]; NaN where they did not meet. The scores are
+    ratings.paired's, the ones the leaderboard's paired comparisons use."""
+    checked = check_battles(battles, source)
+    if reference not in checked.models:
+        return pd.DataFrame(index=pd.Index([], name="prompt_id"))
+    scores = paired.prompt_scores(checked, checked.models.index(reference))["win_rate_vs_ref"]  # (K, n)
+    prompt_ids = checked.valid["prompt_id"].cat.categories.astype(str)
+    # rows are prompt codes 0..K-1, K = the largest code with a valid battle + 1
+    frame = pd.DataFrame(scores, columns=checked.models, index=pd.Index(list(prompt_ids)[:len(scores)], name="prompt_id"))
+    return frame[[p for p in policies if p in frame.columns]]
 
 
 def nested_effect(diffs: pd.DataFrame) -> dict[str, float]:

@@ -4,6 +4,7 @@ nothing, an interrupted run that resumes, the submitit and Ray launchers, and th
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -50,6 +51,13 @@ def experiment(tmp_path_factory, tiny_policy):
 
 def _manifests(out: Path) -> dict[str, dict]:
     return {str(p.relative_to(out)): json.loads(p.read_text())["stages"] for p in sorted(out.rglob("manifest.json"))}
+
+
+def _values(encoded) -> list[float]:
+    """A plotly array from a chart spec (plain list, or plotly's {dtype, bdata} base64 encoding)."""
+    if isinstance(encoded, dict):
+        return list(np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]))
+    return list(encoded)
 
 
 def _prompt_scores(battles: pd.DataFrame, policy: str, opponent: str) -> pd.Series:
@@ -113,44 +121,44 @@ def test_rerun_launches_nothing_and_recomputes_nothing(experiment):
 
 def test_an_interrupted_run_resumes_and_only_it(experiment, tmp_path):
     path, out, pub = experiment
-    copy = tmp_path / "out"
-    shutil.copytree(out, copy)
-    run = copy / "main" / "seed1"
+    effects = (out / "effects.csv").read_bytes()
+    run = out / "main" / "seed1"
     (run / "experiment_cell.json").write_text("{}")  # killed: no longer finished
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["stages"]["leaderboard"]["status"] = "running"  # killed inside its last stage
     (run / "manifest.json").write_text(json.dumps(manifest))
-    before = _manifests(copy)
-    assert main(["experiment", str(path), "--out", str(copy), "--publish-dir", str(tmp_path / "pub"), "-q"]) == 0
-    after = _manifests(copy)
+    before = _manifests(out)
+    assert main(["experiment", str(path), "--out", str(out), "--publish-dir", str(pub), "-q"]) == 0
+    after = _manifests(out)
     changed = {(run_name, stage) for run_name in after for stage in after[run_name]
                if after[run_name][stage] != before[run_name].get(stage)}
     assert changed == {("main/seed1/manifest.json", "leaderboard")}
-    assert (copy / "effects.csv").read_bytes() == (out / "effects.csv").read_bytes()
+    assert after["main/seed1/manifest.json"]["leaderboard"]["status"] == "done"
+    assert (out / "effects.csv").read_bytes() == effects
 
 
 @pytest.mark.parametrize("launcher", ["slurm", "ray"])
-def test_submitit_and_ray_launch_the_same_runs(experiment, tmp_path, launcher):
+def test_submitit_and_ray_launch_the_same_runs(experiment, launcher):
     """submitit's local executor (slurm.cluster: local) and a local Ray instance run the leaderboard stage
     of both runs again (their other stages are done) and give the same effects."""
-    path, out, _ = experiment
-    copy = tmp_path / "out"
-    shutil.copytree(out, copy)
+    path, out, pub = experiment
+    effects = pd.read_csv(out / "effects.csv")
     for seed in (0, 1):
-        run = copy / "main" / f"seed{seed}"
+        run = out / "main" / f"seed{seed}"
         (run / "experiment_cell.json").unlink()
         manifest = json.loads((run / "manifest.json").read_text())
         del manifest["stages"]["leaderboard"]
         (run / "manifest.json").write_text(json.dumps(manifest))
-    assert main(["experiment", str(path), "--out", str(copy), "--launcher", launcher, "-q",
-                 "--publish-dir", str(tmp_path / "pub")]) == 0
+    (out / "effects.csv").unlink()  # so the results stage runs again too
+    assert main(["experiment", str(path), "--out", str(out), "--launcher", launcher, "-q",
+                 "--publish-dir", str(pub)]) == 0
     for seed in (0, 1):
-        stages = json.loads((copy / "main" / f"seed{seed}" / "manifest.json").read_text())["stages"]
+        stages = json.loads((out / "main" / f"seed{seed}" / "manifest.json").read_text())["stages"]
         assert stages["leaderboard"]["status"] == "done"
-        assert (copy / "main" / f"seed{seed}" / "experiment_cell.json").read_text() != "{}"
+        assert json.loads((out / "main" / f"seed{seed}" / "experiment_cell.json").read_text())
     if launcher == "slurm":
-        assert any((copy / "submitit").rglob("*_result.pkl"))
-    pd.testing.assert_frame_equal(pd.read_csv(copy / "effects.csv"), pd.read_csv(out / "effects.csv"))
+        assert any((out / "submitit").rglob("*_result.pkl"))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "effects.csv"), effects)
 
 
 def test_experiments_page_shows_the_forest_plot_and_tables(experiment, tmp_path, monkeypatch):
@@ -168,10 +176,41 @@ def test_experiments_page_shows_the_forest_plot_and_tables(experiment, tmp_path,
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     forest = charts[0]["data"][0]
     assert forest["y"] == ["main: dpo − inpo", "main: mnpo − inpo"]
-    assert forest["x"] == pytest.approx(list(expected["effect"])[::-1])
+    assert _values(forest["x"]) == pytest.approx(list(expected["effect"])[::-1])
     assert len(charts) == 2 and {t["name"] for t in charts[1]["data"]} == {"mnpo − inpo", "dpo − inpo"}
     at.selectbox(key="exp_metric").set_value("bt").run()
     assert not at.exception and set(at.dataframe[0].value["metric"]) == {"bt"}
     monkeypatch.setenv("MNPO_BENCH_LEADERBOARDS_DIR", str(tmp_path / "none"))
     empty = AppTest.from_file(str(REPO / "mnpo_bench/dashboard/pages/experiments.py"), default_timeout=60).run()
     assert not empty.exception and "No experiments under" in empty.info[0].value
+
+
+def test_experiments_page_served_for_real_renders_in_chromium(experiment, tmp_path):
+    """`streamlit run app.py`, the Experiments page in Debian's headless Chromium through Playwright: the
+    forest plot and the effects-vs-non-transitivity plot render, no exception. Set
+    MNPO_BENCH_DASHBOARD_SCREENSHOT=<file.png> to keep the screenshot."""
+    import sys
+
+    from tests.dashboard.test_server import CHROMIUM, _free_port, _server_env, browser_page, serving
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium)")
+    _, _, pub = experiment
+    port = _free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    env = _server_env({"MNPO_BENCH_RUNS_DIR": str(tmp_path / "runs"), "MNPO_BENCH_LEADERBOARDS_DIR": str(pub),
+                       "PYTHONPATH": str(REPO)})
+    shot = tmp_path / "experiments.png"
+    with serving(command, env, tmp_path / "server.log") as base, browser_page() as page:
+        page.goto(f"{base}/experiments")
+        page.get_by_role("heading", name="Experiments").wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot .main-svg").nth(1).wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shot), full_page=True)
+        body = page.inner_text("body")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(".js-plotly-plot").count() >= 2
+        assert "Summary across seeds" in body and "mnpo − inpo" in body
+    if os.environ.get("MNPO_BENCH_DASHBOARD_SCREENSHOT"):
+        shutil.copy(shot, os.environ["MNPO_BENCH_DASHBOARD_SCREENSHOT"])
