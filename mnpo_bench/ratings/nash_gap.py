@@ -119,20 +119,28 @@ class Pool:
         return cls(prompt_of, local, width, pi, present, (k, x), mix, (k[starts], m[starts]))
 
 
-def per_prompt_gaps(pool: Pool, score: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray) -> np.ndarray:
-    """(K, n) Nash gap of each model on each prompt (NaN where undefined), in score units (0 to 1/2), from
-    battles between answers `answer_a`, `answer_b` (V,) with the score of answer_a `score` (V,)."""
-    k_prompts, n, width = pool.pi.shape
+def tally_answers(pool: Pool, score: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(won, met), each (K * width * width,): for prompt k and answers x, y of its pool (flat (k, x, y)), the
+    summed score of y against x and their battles, from battles between answers `answer_a`, `answer_b` (V,)
+    with the score of answer_a `score` (V,). Tallies add: the panel's is the sum of its annotators'."""
+    k_prompts, _, width = pool.pi.shape
     differ = answer_a != answer_b  # identical answers on both sides are 1/2 by definition
     u, v, s = answer_a[differ], answer_b[differ], score[differ]
     k = pool.prompt_of[u]
     flat_uv = (k * width + pool.local[u]) * width + pool.local[v]
     flat_vu = (k * width + pool.local[v]) * width + pool.local[u]
     size = k_prompts * width * width
-    # Q[k, x, y] = P(y beats x): laid out by the answer x a model plays, so gathering its rows is contiguous
+    # laid out by the answer x a model plays (Q[k, x, y] = P(y beats x)), so gathering its rows is contiguous
     won = np.bincount(flat_vu, s, size) + np.bincount(flat_uv, 1 - s, size)
     met = np.bincount(flat_uv, minlength=size) + np.bincount(flat_vu, minlength=size)
-    Q = np.divide(won, met, out=np.zeros(size), where=met > 0).reshape(k_prompts, width, width)
+    return won, met
+
+
+def per_prompt_gaps(pool: Pool, won: np.ndarray, met: np.ndarray) -> np.ndarray:
+    """(K, n) Nash gap of each model on each prompt (NaN where undefined), in score units (0 to 1/2), from
+    the tally (`tally_answers`) of the battles between answers."""
+    k_prompts, n, width = pool.pi.shape
+    Q = np.divide(won, met, out=np.zeros(len(won)), where=met > 0).reshape(k_prompts, width, width)
     known = (met > 0).reshape(k_prompts, width, width)  # symmetric
     diag = np.arange(width)
     Q[:, diag, diag], known[:, diag, diag] = 0.5, True
@@ -175,17 +183,20 @@ def nash_table(battles: Battles, responses: pd.DataFrame | None, rounds: int, se
     n = len(battles.models)
     pool = Pool.build(answers, n)
     score = battles.valid["score_a"].to_numpy()
-    gaps = per_prompt_gaps(pool, score, answer_a, answer_b)
+    codes, names = battles.valid["annotator"].cat.codes.to_numpy(), battles.valid["annotator"].cat.categories
+    tallies = {}
+    for code in sorted(np.unique(codes[codes >= 0]), key=lambda c: str(names[c])):
+        mine = codes == code  # small integer codes, not a million strings
+        tallies[str(names[code])] = tally_answers(pool, score[mine], answer_a[mine], answer_b[mine])
+    won, met = (sum(t[part] for t in tallies.values()) for part in (0, 1))
+    gaps = per_prompt_gaps(pool, won, met)
     mean, lo, hi, count = bootstrap_mean(gaps, rounds, np.random.default_rng([seed, 0x6E617368]))
     share, entropy = diversity(answers, n)
     table = pd.DataFrame({"nash_gap": mean, "nash_gap_lo": lo, "nash_gap_hi": hi, "nash_gap_prompts": count,
                           "diversity": share, "length_entropy": entropy})
     rows = []
-    annotator = battles.valid["annotator"].cat  # compare small integer codes, not a million strings
-    codes, names = annotator.codes.to_numpy(), annotator.categories
-    for code in sorted(np.unique(codes[codes >= 0]), key=lambda c: str(names[c])):
-        name, mine = str(names[code]), codes == code
-        own = per_prompt_gaps(pool, score[mine], answer_a[mine], answer_b[mine])
+    for name, tally in tallies.items():
+        own = per_prompt_gaps(pool, *tally)
         own_mean, _, _, own_count = bootstrap_mean(own, 0, np.random.default_rng(0))
         rows.append(pd.DataFrame({"annotator": name, "model": battles.models, "nash_gap": own_mean,
                                   "nash_gap_prompts": own_count}))
