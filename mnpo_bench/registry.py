@@ -1,6 +1,13 @@
-"""A small string-keyed registry, for the sets that are open-ended (judge backends, rating methods,
-generation backends, losses). Entries are "module:attribute" strings imported on first use, so choosing
-`vllm` never imports vLLM unless it is picked, and registering costs nothing at import time.
+"""A small string-keyed registry for every open-ended choice a config names, so a plug-in adds a name
+without editing the code that dispatches on it. Entries are "module:attribute" strings imported on first
+use (choosing `vllm` never imports vLLM unless it is picked; registering costs nothing at import time).
+
+The registries: judge backends (`panel.backends.BACKENDS`, a persona's `backend:`), generation backends
+(`generation.generate.GENERATION_BACKENDS`, `generation.backend`), losses (`train.objectives.OBJECTIVES`,
+a recipe's `loss.name`), pair selections (`train.data.SELECTIONS`, a recipe's `pairs:`), loop shapes
+(`train.shapes.LOOP_SHAPES`, a recipe's `loop:`) and battle sources (`ratings.importers.SOURCES`,
+`--from`). The rating columns of ratings.csv (`ratings.game.RATINGS`) are not a choice: every one is
+computed, in a fixed order, so they stay an ordered dict.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -66,6 +67,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Yield a fresh scratch directory beside `path`; on success it replaces `path` (any old copy is removed
+    first, so a reader sees the old directory, then none, then the complete new one: never a half-written
+    one), on error it is removed. For checkpoints and other multi-file outputs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield scratch
+        shutil.rmtree(path, ignore_errors=True)
+        scratch.rename(path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def safe_name(name: str, sep: str = "__") -> str:
+    """`name` as one path component: every run of characters outside [A-Za-z0-9_.-] becomes `sep`
+    ("dpo/iter1" -> "dpo__iter1"); never empty, never "." or "..". Policy, stage and cell names go through
+    it wherever they name a file or directory."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", sep, str(name)).strip(".") or "_"
+    return cleaned
 
 
 def json_safe(value: Any) -> Any:
@@ -223,7 +248,7 @@ class RunStore:
         shutil.rmtree(self._parts_dir(stage), ignore_errors=True)
 
     def _parts_dir(self, stage: str) -> Path:
-        return self.root / ".parts" / stage.replace("/", "__")
+        return self.root / ".parts" / safe_name(stage)
 
 
 class Parts:

@@ -87,3 +87,11 @@ def test_no_module_is_over_400_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
     assert long == {}
+
+
+def test_the_architecture_doc_shows_the_schemas_as_defined():
+    from mnpo_bench.schemas import markdown
+
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- schemas:start -->\n", 1)[1].split("\n<!-- schemas:end -->", 1)[0]
+    assert block == markdown(), "regenerate it: python -m mnpo_bench.schemas"

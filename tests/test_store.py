@@ -72,3 +72,29 @@ def test_json_safe_makes_strict_json():
 
     value = {1: [np.float64("nan"), np.int64(3), float("inf")], "ok": (0.5, "x")}
     assert json.dumps(json_safe(value), allow_nan=False) == '{"1": [null, 3, null], "ok": [0.5, "x"]}'
+
+
+def test_atomic_dir_replaces_a_directory_whole_or_not_at_all(tmp_path: Path):
+    from mnpo_bench.store import atomic_dir
+
+    out = tmp_path / "ckpt"
+    out.mkdir()
+    (out / "old.bin").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out) as scratch:
+            (scratch / "half.bin").write_text("half")
+            raise RuntimeError("killed mid-save")
+    assert [p.name for p in out.iterdir()] == ["old.bin"]  # the old copy is intact
+    with atomic_dir(out) as scratch:
+        (scratch / "new.bin").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no scratch left behind
+
+
+@pytest.mark.parametrize("name, expected", [("dpo/iter1", "dpo__iter1"), ("ht_mnpo-concise/iter2", "ht_mnpo-concise__iter2"),
+                                            ("..", "_"), ("../x", "__x"), ("a b|c", "a__b__c"), ("", "_")])
+def test_safe_name_is_one_harmless_path_component(name, expected):
+    from mnpo_bench.store import safe_name
+
+    assert safe_name(name) == expected
+    assert "/" not in safe_name(name) and safe_name(name) not in (".", "..")

@@ -29,8 +29,9 @@ import torch
 
 from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.taskset import TaskSet, lm_eval_quiet
+from mnpo_bench.schemas import BENCH_COLUMNS
 
-COLUMNS = ["model", "task", "metric", "filter", "value", "stderr", "n", "higher_is_better", "primary", "version"]
+COLUMNS = BENCH_COLUMNS
 SKIP_KEYS = {"alias", "name", "sample_len", "samples", " "}
 
 

@@ -9,7 +9,6 @@ Two pipeline stages, so that new tournament answers re-export without re-running
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
@@ -20,7 +19,7 @@ from mnpo_bench.bench.evaluate import COLUMNS, evaluate_model, timed
 from mnpo_bench.bench.taskset import TaskSet, check_task_names, load_tasks, task_dirs
 from mnpo_bench.progress import Progress
 from mnpo_bench.policy.load import read_policies
-from mnpo_bench.store import RunStore, file_hash, stable_hash
+from mnpo_bench.store import RunStore, file_hash, safe_name, stable_hash
 
 
 def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig, *, seed: int, device: str,
@@ -39,7 +38,7 @@ def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig
             progress.note(f"  {name}: {_headline(rows)}  (load {load_s:.1f} s, eval {eval_s:.1f} s)")
             return rows
 
-        key = re.sub(r"[^A-Za-z0-9_.-]", "_", name) + "-" + stable_hash(name)[:6]
+        key = safe_name(name, "_") + "-" + stable_hash(name)[:6]
         frames.append(parts.compute(key, score) if parts is not None else score())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 

@@ -3,8 +3,9 @@ the small helpers that turn a missing file or a bad one into a message instead o
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -79,6 +80,23 @@ def current(r: Roots) -> Run | None:
     return None
 
 
+def run_page(title: str) -> Callable[[Callable[[Run, Roots], None]], Callable[[], None]]:
+    """Decorator of a page about one run: `render(run, roots)` becomes the page's `render()`, which opens
+    the roots, takes the run picked in the sidebar (when there is none it says why and stops) and titles
+    the page "<title> · <run>". The opening every run page shares, written once."""
+    def wrap(body: Callable[[Run, Roots], None]) -> Callable[[], None]:
+        @functools.wraps(body)
+        def render() -> None:
+            r = roots()
+            run = current(r)
+            if run is None:
+                return
+            st.title(f"{title} · {run.name}")
+            body(run, r)
+        return render
+    return wrap
+
+
 def other(r: Roots) -> Run | None:
     """The run picked as 'Compare with', or None."""
     return runs(r).get(st.session_state.get("run_b", NONE))
@@ -99,6 +117,15 @@ def guard() -> Iterator[None]:
         yield
     except UserError as exc:
         st.error(exc.line())
+
+
+def table(frame, **kwargs) -> None:
+    """st.dataframe of a run's table, each column the schemas define carrying its meaning as the header's
+    tooltip (mnpo_bench/schemas.py); other keyword arguments go to st.dataframe."""
+    from mnpo_bench.schemas import column_help
+
+    config = {c: st.column_config.Column(help=doc) for c, doc in column_help(frame.columns).items()}
+    st.dataframe(frame, hide_index=True, column_config={**config, **kwargs.pop("column_config", {})}, **kwargs)
 
 
 def missing(what: str, where: str) -> None:

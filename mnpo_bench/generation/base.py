@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-COLUMNS = ["policy", "prompt_id", "sample", "response_id", "text", "n_tokens", "finish_reason", "is_empty", "is_truncated"]
+from mnpo_bench.schemas import GENERATION_COLUMNS
+
+COLUMNS = GENERATION_COLUMNS
 
 
 @dataclass

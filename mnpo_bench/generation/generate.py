@@ -5,50 +5,32 @@ from __future__ import annotations
 import pandas as pd
 
 from mnpo_bench.generation.config import GenerationConfig
-from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.generation.base import COLUMNS, Backend, response_id
 from mnpo_bench.policy.chat import render_prompt
+from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
-from mnpo_bench.store import Parts
+from mnpo_bench.registry import Registry
+from mnpo_bench.store import Parts, safe_name
 
-BACKENDS = ("hf", "vllm")
+# name -> open(policy_path, GenerationConfig, *, seed, device) -> (Backend, tokenizer); imported on first use
+GENERATION_BACKENDS: Registry = Registry("generation backend")
+GENERATION_BACKENDS.add("hf", "mnpo_bench.generation.hf:open_backend")
+GENERATION_BACKENDS.add("vllm", "mnpo_bench.generation.vllm:open_backend")
 CHUNK = 64  # prompts per resumable chunk
 
 
 def make_backend(policy_path: str, config: GenerationConfig, *, seed: int, device: str = "auto",
                  mixture: tuple[str, float] | None = None) -> tuple[Backend, object]:
-    """(backend, tokenizer) for `config.backend` on the policy at `policy_path`; with `mixture` = (reference path,
-    m), the hf backend samples the geometric mixture π^{1−m}·π_ref^{m} (see generation/mixture.py)."""
-    from mnpo_bench.policy.load import load_policy
-
-    if mixture is not None and config.backend != "hf":
+    """(backend, tokenizer) for `config.backend` on the policy at `policy_path` (GENERATION_BACKENDS); with
+    `mixture` = (reference path, m), the hf backend samples the geometric mixture π^{1−m}·π_ref^{m} (see
+    generation/mixture.py)."""
+    opener = GENERATION_BACKENDS.get(config.backend, where="generation.backend")
+    if mixture is None:
+        return opener(policy_path, config, seed=seed, device=device)
+    if config.backend != "hf":
         raise UserError("sampling from a policy/reference mixture needs the hf backend", where="generation.backend",
                         fix="set generation.backend to hf for nash_md")
-    if config.backend == "hf":
-        from mnpo_bench.generation.hf import HFBackend
-
-        model, tokenizer = load_policy(policy_path, device=device)
-        prune = config.prune_finished
-        if mixture is not None:
-            from mnpo_bench.generation.mixture import GeometricMixture
-
-            reference, _ = load_policy(mixture[0], device=device)
-            model, prune = GeometricMixture(model, reference, mixture[1]), True  # model.generate cannot mix
-        backend = HFBackend(model, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                            top_p=config.top_p, batch_size=config.batch_size, prune_finished=prune)
-        return backend, tokenizer
-    if config.backend == "vllm":
-        from transformers import AutoTokenizer
-
-        from mnpo_bench.generation.vllm import VLLMBackend
-        from mnpo_bench.policy.chat import ensure_chat_template
-
-        tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(policy_path))
-        backend = VLLMBackend(policy_path, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                              top_p=config.top_p, gpu_memory_utilization=config.vllm_gpu_memory_utilization, seed=seed)
-        return backend, tokenizer
-    raise UserError(f"unknown generation backend '{config.backend}'", where="generation.backend",
-                    fix=did_you_mean(config.backend, BACKENDS))
+    return opener(policy_path, config, seed=seed, device=device, mixture=mixture)
 
 
 def generate(
@@ -96,7 +78,7 @@ def _generate_chunks(backend: Backend, tokenizer, prompts: pd.DataFrame, config:
             completions = backend.complete(texts, n, seed=seed * 100_003 + start)
             return _rows(policy_name, chunk["prompt_id"].tolist(), completions, config.max_new_tokens)
 
-        frames.append(parts.compute(f"{policy_name.replace('/', '__')}-{start:06d}", run_chunk) if parts else run_chunk())
+        frames.append(parts.compute(f"{safe_name(policy_name)}-{start:06d}", run_chunk) if parts else run_chunk())
     return frames
 
 

@@ -122,3 +122,22 @@ class HFBackend:
             reason = "length"
         text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return Completion(text=text, n_tokens=len(ids), finish_reason=reason)
+
+
+def open_backend(policy_path: str, config: Any, *, seed: int, device: str = "auto",
+                 mixture: tuple[str, float] | None = None) -> tuple[HFBackend, Any]:
+    """The `hf` entry of GENERATION_BACKENDS: (backend, tokenizer) for the policy at `policy_path` under a
+    GenerationConfig (seeds are per call, so `seed` is unused here); `mixture` = (reference path, m) samples
+    the geometric mixture of the policy and the reference (generation/mixture.py)."""
+    from mnpo_bench.policy.load import load_policy
+
+    model, tokenizer = load_policy(policy_path, device=device)
+    prune = config.prune_finished
+    if mixture is not None:
+        from mnpo_bench.generation.mixture import GeometricMixture
+
+        reference, _ = load_policy(mixture[0], device=device)
+        model, prune = GeometricMixture(model, reference, mixture[1]), True  # model.generate cannot mix
+    backend = HFBackend(model, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                        top_p=config.top_p, batch_size=config.batch_size, prune_finished=prune)
+    return backend, tokenizer

@@ -108,3 +108,16 @@ def shutdown() -> None:
     core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
     if core is not None:
         core.shutdown()
+
+
+def open_backend(policy_path: str, config: Any, *, seed: int, device: str = "auto") -> tuple[VLLMBackend, Any]:
+    """The `vllm` entry of GENERATION_BACKENDS: (backend, tokenizer) under a GenerationConfig; vLLM picks its
+    own device, so `device` is unused."""
+    from transformers import AutoTokenizer
+
+    from mnpo_bench.policy.chat import ensure_chat_template
+
+    tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(policy_path))
+    backend = VLLMBackend(policy_path, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                          top_p=config.top_p, gpu_memory_utilization=config.vllm_gpu_memory_utilization, seed=seed)
+    return backend, tokenizer

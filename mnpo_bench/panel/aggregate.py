@@ -13,10 +13,10 @@ from __future__ import annotations
 import pandas as pd
 
 from mnpo_bench.panel.personas import Panel
+from mnpo_bench.schemas import PREFERENCE_COLUMNS
 
 COMPARISON_KEYS = ["prompt_id", "response_a_id", "response_b_id", "order"]
 PAIR_KEYS = ["prompt_id", "response_a_id", "response_b_id"]
-PREFERENCE_COLUMNS = ["prompt", "chosen", "rejected", "prob", "prompt_id", "annotators", "chosen_id", "rejected_id"]
 
 
 def comparison_probs(judgments: pd.DataFrame, weights: dict[str, float], aggregation: str) -> pd.DataFrame:

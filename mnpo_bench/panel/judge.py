@@ -25,10 +25,7 @@ from mnpo_bench.panel.config import PanelConfig
 from mnpo_bench.panel.personas import Panel, Persona, resolve_panel
 from mnpo_bench.progress import Progress
 from mnpo_bench.redact import redact
-
-PAIR_COLUMNS = ["prompt_id", "prompt", "gold", "meta", "response_a_id", "response_a", "response_b_id", "response_b"]
-JUDGMENT_COLUMNS = ["prompt_id", "response_a_id", "response_b_id", "persona", "order", "prob_a", "label", "error",
-                    "latency_s", "cost_usd", "cache_key", "queue_s"]
+from mnpo_bench.schemas import JUDGMENT_COLUMNS, PAIR_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ persona's content hash and the seed; inside the stage, resuming is the persisten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -42,13 +43,15 @@ def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]
 
 
 def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.DataFrame, *, seed: int,
-                  what: str, persona: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+                  what: str, write: Callable[[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame], None],
+                  persona: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
     """(judgments, preferences, diagnostics, per-annotator table) of the run's panel over every pair among
     each prompt's samples in `generations` (`persona`: that member's verdicts alone, as HT-MNPO players are
     labelled). The body of every judging sub-stage: the run's annotate stage and the online iterations'.
 
     Checks the call budget first, records the calls and dollars spent on `stage` (a StageRun), prints the
-    counts and the non-transitivity, and settles failures (`stage` incomplete; a UserError over
+    counts and the non-transitivity, hands the four results to `write` (so failed judgments are on disk,
+    redacted, for the user to read), then settles failures (`stage` incomplete; a UserError over
     panel.max_failure_rate). `what` names the stage in messages."""
     from mnpo_bench.panel.annotate import build_pairs
     from mnpo_bench.panel.cost import check_budget, estimate
@@ -81,8 +84,10 @@ def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.D
                       f"{counts['ties']} ties) over {counts['pairs']} pairs -> {len(prefs)} preferences; "
                       f"{calls} judge calls, {hits} from cache")
     ctx.progress.note(f"  non-transitivity: {non_transitivity_line(diagnostics['non_transitivity'])}")
+    diagnostics = json_safe(diagnostics)
+    write(judgments, prefs, diagnostics, table)
     settle_failures(judgments, panel, cfg, stage, what)
-    return judgments, prefs, json_safe(diagnostics), table
+    return judgments, prefs, diagnostics, table
 
 
 def annotate_stage(ctx: Any) -> None:
@@ -99,13 +104,14 @@ def annotate_stage(ctx: Any) -> None:
         generations = store.read_table("generations")
         generations = generations[(generations["policy"] == "reference")
                                   & generations["prompt_id"].isin(prompts["prompt_id"])]
-        judgments, prefs, diagnostics, table = judge_samples(ctx, stage, prompts, generations,
-                                                             seed=ctx.config.seed, what="annotate")
-        store.write_table("judgments", judgments)
-        store.write_table("preferences", prefs)
-        store.write_table(CONVERSATIONAL, conversational_preferences(prefs))
-        write_json(store.path("panel_diagnostics.json"), diagnostics)
-        write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
+        def write(judgments: pd.DataFrame, prefs: pd.DataFrame, diagnostics: dict, table: pd.DataFrame) -> None:
+            store.write_table("judgments", judgments)
+            store.write_table("preferences", prefs)
+            store.write_table(CONVERSATIONAL, conversational_preferences(prefs))
+            write_json(store.path("panel_diagnostics.json"), diagnostics)
+            write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
+
+        judge_samples(ctx, stage, prompts, generations, seed=ctx.config.seed, what="annotate", write=write)
         return list(OUTPUTS)
 
     inputs = {**panel_inputs(cfg), "seed": ctx.config.seed}

@@ -11,8 +11,6 @@ from __future__ import annotations
 import fcntl
 import json
 import math
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from mnpo_bench.paths import cache_dir
 from mnpo_bench.policy.chat import END_TOKEN, TINY_CHAT_TEMPLATE, encode_dialogue
 from mnpo_bench.policy.corpus import CORPUS_VERSION, build_corpus
 from mnpo_bench.progress import Progress
-from mnpo_bench.store import stable_hash
+from mnpo_bench.store import atomic_dir, stable_hash
 
 SPECIAL_TOKENS = [END_TOKEN, "<|pad|>", "<|user|>", "<|assistant|>", "<|system|>"]
 
@@ -46,12 +44,8 @@ def build_tiny(config: TinyModelConfig, progress: Progress | None = None) -> Pat
         if (target / "config.json").exists():
             return target
         progress.note(f"building the tiny default policy (first use; cached at {target})")
-        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-        try:
+        with atomic_dir(target) as scratch:
             _build_into(scratch, config, progress)
-            scratch.rename(target)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
     return target
 
 

@@ -18,8 +18,9 @@ from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.prompts.families import FAMILIES
 from mnpo_bench.store import stable_hash
+from mnpo_bench.schemas import PROMPT_COLUMNS
 
-COLUMNS = ["prompt_id", "split", "family", "prompt", "gold", "meta"]
+COLUMNS = PROMPT_COLUMNS
 
 
 def load_prompts(config: PromptsConfig, seed: int) -> pd.DataFrame:

@@ -13,10 +13,8 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from mnpo_bench.schemas import BATTLE_COLUMNS, PAIR_COLUMNS
 
-PAIR_COLUMNS = ["prompt_id", "prompt", "gold", "meta", "response_a_id", "response_a", "response_b_id", "response_b"]
-BATTLE_COLUMNS = ["model_a", "model_b", "winner", "prompt_id", "annotator", "order", "prob_a", "len_a", "len_b",
-                  "response_a_id", "response_b_id", "error"]
 WINNER = {"a": "model_a", "b": "model_b", "tie": "tie"}
 
 

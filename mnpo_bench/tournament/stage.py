@@ -10,14 +10,13 @@ from the panel's cache.
 
 from __future__ import annotations
 
-import re
 
 import pandas as pd
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.policy.load import checkpoint_fingerprint, policy_spec, read_policies
-from mnpo_bench.store import RunStore, write_json
+from mnpo_bench.store import RunStore, safe_name, write_json
 from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
 
 
@@ -56,10 +55,6 @@ def _iteration(name: str) -> int:
     return int(name.rsplit("/iter", 1)[1])
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "__", name)
-
-
 def tournament_stage(ctx: Context) -> None:
     """Answers per policy (one sub-stage each), then the judged round robin."""
     from mnpo_bench.generation import generate
@@ -76,8 +71,8 @@ def tournament_stage(ctx: Context) -> None:
         return
     answer_stages = []
     for name, location in policies.items():
-        stage_name = f"tournament/answers/{_safe(name)}"
-        output = f"tournament/answers/{_safe(name)}.parquet"
+        stage_name = f"tournament/answers/{safe_name(name)}"
+        output = f"tournament/answers/{safe_name(name)}.parquet"
 
         def answer(stage: StageRun, name=name, location=location, output=output) -> list[str]:
             frame = generate(location, eval_prompts(ctx), generation, policy_name=name, seed=answer_seed(config, name),
@@ -97,7 +92,7 @@ def tournament_stage(ctx: Context) -> None:
         from mnpo_bench.panel.judge import JudgeStats, run_panel
         from mnpo_bench.panel.personas import resolve_panel
 
-        responses = pd.concat([ctx.store.read_table(f"tournament/answers/{_safe(n)}") for n in policies],
+        responses = pd.concat([ctx.store.read_table(f"tournament/answers/{safe_name(n)}") for n in policies],
                               ignore_index=True)
         # a schedule picks (policy pair, prompt) matches: it judges one seeded answer pair of each
         max_pairs = 1 if scheduled else config.tournament.answer_pairs

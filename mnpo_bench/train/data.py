@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mnpo_bench.errors import UserError
+from mnpo_bench.registry import Registry
 from mnpo_bench.store import stable_hash
 
 REQUIRED = ("prompt", "chosen", "rejected")
@@ -168,4 +169,12 @@ def best_vs_worst(pairs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-SELECTIONS = {"all": lambda pairs: pairs.reset_index(drop=True), "best_vs_worst": best_vs_worst}
+def all_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Every labelled pair, as is."""
+    return pairs.reset_index(drop=True)
+
+
+# a recipe's `pairs:` -> (preference rows -> the rows it trains on); imported on first use
+SELECTIONS: Registry = Registry("pair selection")
+SELECTIONS.add("all", "mnpo_bench.train.data:all_pairs")
+SELECTIONS.add("best_vs_worst", "mnpo_bench.train.data:best_vs_worst")

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mnpo_bench.progress import Progress
-from mnpo_bench.store import read_table, write_json, write_table
+from mnpo_bench.store import atomic_dir, read_table, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS
 from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.population import opponents_for, td_shortfall
@@ -127,7 +127,7 @@ def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
     """The rows a recipe trains on: its `pairs` selection, then those with prob >= min_prob."""
     if rows.empty:
         return rows
-    rows = SELECTIONS[recipe.pairs](rows)
+    rows = SELECTIONS.get(recipe.pairs, where="pairs")(rows)
     counts = dict(rows.attrs)
     kept = rows[rows["prob"] >= recipe.min_prob].reset_index(drop=True)
     kept.attrs = counts  # best_vs_worst's prompt counts, for the note the caller prints
@@ -136,17 +136,14 @@ def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
 
 def keep_policy(start: str, out: Path) -> None:
     """Save the policy at `start` (a directory or a hub id) unchanged as `out`."""
-    if Path(start).is_dir():
-        scratch = out.parent / f".{out.name}.tmp"
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.copytree(start, scratch)
-        shutil.rmtree(out, ignore_errors=True)
-        scratch.rename(out)
-        return
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    with atomic_dir(out) as scratch:
+        if Path(start).is_dir():
+            shutil.copytree(start, scratch, dirs_exist_ok=True)
+            return
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    AutoModelForCausalLM.from_pretrained(start).save_pretrained(out)
-    AutoTokenizer.from_pretrained(start).save_pretrained(out)
+        AutoModelForCausalLM.from_pretrained(start).save_pretrained(scratch)
+        AutoTokenizer.from_pretrained(start).save_pretrained(scratch)
 
 
 def _finish(done: Path, summary: dict[str, Any], start: str, opponents: list[str], reference: str,

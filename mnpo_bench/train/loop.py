@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from mnpo_bench.store import write_json
+from mnpo_bench.store import atomic_dir, write_json
 from mnpo_bench.train.data import is_empty
 from mnpo_bench.train.logprobs import collate_sequences, encode_pair, sequence_logps
 from mnpo_bench.train.metrics import MetricsLog
@@ -272,12 +272,9 @@ class PreferenceRecipe:
             model = self.accelerator.unwrap_model(self.model)
             dtype = self.save_dtype if isinstance(self.save_dtype, torch.dtype) else getattr(torch, str(self.save_dtype))
             state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in full_state.items()}
-            scratch = out.parent / f".{out.name}.tmp"
-            shutil.rmtree(scratch, ignore_errors=True)
-            model.save_pretrained(scratch, state_dict=state)
-            self.tokenizer.save_pretrained(scratch)
-            shutil.rmtree(out, ignore_errors=True)
-            scratch.rename(out)
+            with atomic_dir(out) as scratch:
+                model.save_pretrained(scratch, state_dict=state)
+                self.tokenizer.save_pretrained(scratch)
         self.accelerator.wait_for_everyone()
         return out
 

@@ -154,18 +154,20 @@ class OnlineIteration:
                     continue
                 other = read_table(data_path(self.root, player, self.t, f"generations{self._suffix_of(step.against)}")) \
                     if step.against else generations.iloc[:0]
-                judgments, prefs, diagnostics, _ = judge_samples(
-                    ctx, run, prompts, pd.concat([generations, other], ignore_index=True), seed=seed, persona=player,
-                    what=self.stage_name(step.name))
-                if step.against:  # only the cross pairs, each side tagged by its sampler
-                    prefs = cross_pairs(prefs, set(other["response_id"]))
-                for kind, frame in (("judgments", judgments), ("preferences", prefs)):
-                    path = data_path(self.root, player, self.t, f"{kind}{suffix}")
-                    write_table(path, frame)
+
+                def write(judgments, prefs, diagnostics, _table, player=player, other=other) -> None:
+                    if step.against:  # only the cross pairs, each side tagged by its sampler
+                        prefs = cross_pairs(prefs, set(other["response_id"]))
+                    for kind, frame in (("judgments", judgments), ("preferences", prefs)):
+                        path = data_path(self.root, player, self.t, f"{kind}{suffix}")
+                        write_table(path, frame)
+                        outputs.append(self._relative(path))
+                    path = data_path(self.root, player, self.t, f"panel{suffix}").with_suffix(".json")
+                    write_json(path, diagnostics)
                     outputs.append(self._relative(path))
-                path = data_path(self.root, player, self.t, f"panel{suffix}").with_suffix(".json")
-                write_json(path, diagnostics)
-                outputs.append(self._relative(path))
+
+                judge_samples(ctx, run, prompts, pd.concat([generations, other], ignore_index=True), seed=seed,
+                              persona=player, what=self.stage_name(step.name), write=write)
             return outputs
 
         after = self._upstream() if step.source == RUN else (self.produced[step.source],)
@@ -196,6 +198,8 @@ class OnlineIteration:
             record = {p or "policy": {k: s.get(k) for k in SUMMARY_KEYS} for p, s in summaries.items()}
             write_json(self.root / "data" / f"iter{self.t}{suffix}.json", record)
             outputs = [f"train/{self.method}/metrics.jsonl", f"train/{self.method}/data/iter{self.t}{suffix}.json"]
+            outputs += [self._relative(data_path(self.root, p, self.t, f"pairs{suffix}")) for p in self.players
+                        if data_path(self.root, p, self.t, f"pairs{suffix}").exists()]
             return outputs + [self._relative(self._output_dir(step.output, p)) for p in self.players]
 
         after = self._upstream() if step.source in (RUN, PREVIOUS) else (self.produced[step.source],)

@@ -92,8 +92,8 @@ class Recipe(Section):
                       "(train/shapes.py LOOP_SHAPES; standard: generate, annotate, fit)")
     mixture: float = Field(0.125, ge=0, le=1, description="loop shapes that sample a geometric mixture (Nash-MD): "
                            "weight m of the reference, next-token log-probs (1 − m)·log π_t + m·log π_ref")
-    pairs: Literal["all", "best_vs_worst"] = Field(
-        "all", description="which labelled pairs train: all, or per prompt its best response vs its worst")
+    pairs: str = Field("all", description="which labelled pairs train (train/data.py SELECTIONS): all, or "
+                       "best_vs_worst (per prompt its best response vs its worst, never against the panel's verdict)")
     min_prob: float = Field(0.5, ge=0.5, le=1.0, description="drop pairs whose panel probability (chosen beats "
                             "rejected) is below this: near-ties carry more label noise than signal")
     max_length: int = Field(256, ge=8, description="tokens of prompt + response (prompt keeps at most half)")
@@ -110,6 +110,10 @@ class Recipe(Section):
         from mnpo_bench.train.objectives import OBJECTIVES
         from mnpo_bench.train.shapes import LOOP_SHAPES
 
+        from mnpo_bench.train.data import SELECTIONS
+
+        if self.pairs not in SELECTIONS:
+            raise ValueError(f"unknown pairs selection '{self.pairs}' ({did_you_mean(self.pairs, SELECTIONS)})")
         if self.loop not in LOOP_SHAPES:
             raise ValueError(f"unknown loop shape '{self.loop}' ({did_you_mean(self.loop, LOOP_SHAPES)})")
         if self.loss.name not in OBJECTIVES:

@@ -15,6 +15,7 @@ import streamlit as st
 from mnpo_bench.dashboard import board as boards
 from mnpo_bench.dashboard import charts, reads, ui, votes
 from mnpo_bench.dashboard.runs import Run
+from mnpo_bench.dashboard.roots import Roots
 
 PER_ROW = 4  # per-persona leaderboards shown side by side, this many per row
 
@@ -44,13 +45,9 @@ def _summary(run: Run) -> pd.DataFrame | None:
     return board.annotators if board is not None else None
 
 
-def render() -> None:
+@ui.run_page("Annotators")
+def render(run: Run, r: Roots) -> None:
     """The panel's agreement, biases and disagreement about the ranking for the picked run."""
-    r = ui.roots()
-    run = ui.current(r)
-    if run is None:
-        return
-    st.title(f"Annotators · {run.name}")
     summary = None
     with ui.guard():
         summary = _summary(run)

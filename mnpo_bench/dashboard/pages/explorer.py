@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnpo_bench.dashboard import reads, ui
 from mnpo_bench.dashboard.runs import Run
+from mnpo_bench.dashboard.roots import Roots
 
 MAX_CHOICES = 500  # prompts listed in the picker at once; the search box narrows the rest
 _ROWS = "SELECT * FROM read_parquet($p0) WHERE prompt_id = $pid"
@@ -71,13 +72,9 @@ def _pick_prompt(prompts: pd.DataFrame) -> str | None:
                         format_func=lambda pid: f"{pid} · {labels[pid]}", key="ex_prompt")
 
 
-def render() -> None:
+@ui.run_page("Explorer")
+def render(run: Run, r: Roots) -> None:
     """The picked prompt, its responses and the panel's votes on them."""
-    r = ui.roots()
-    run = ui.current(r)
-    if run is None:
-        return
-    st.title(f"Explorer · {run.name}")
     path = run.table("prompts")
     if path is None:
         ui.missing("no prompts yet", f"{run.name}/prompts.parquet")
@@ -98,7 +95,7 @@ def render() -> None:
             ui.missing("no responses to this prompt", "responses.parquet / generations.parquet rows")
         else:
             cols = [c for c in ("policy", "sample", "text", "n_tokens", "finish_reason", "source") if c in answers]
-            st.dataframe(answers[cols], hide_index=True)
+            ui.table(answers[cols])
         st.subheader("Votes")
         battles, judgments, voted = run.table("battles"), run.table("judgments"), False
         for path, title, fn in ((battles, "Tournament battles (winner, P(model_a wins))", battle_votes),

@@ -10,6 +10,7 @@ import streamlit as st
 from mnpo_bench.dashboard import board as boards
 from mnpo_bench.dashboard import charts, reads, ui, votes
 from mnpo_bench.dashboard.runs import Run
+from mnpo_bench.dashboard.roots import Roots
 
 FIRST = ["rank_ub", "model", "bt", "bt_lo", "bt_hi", "win_rate", "win_rate_lo", "win_rate_hi", "win_rate_vs_ref",
          "lc_win_rate_vs_ref", "nash_mass", "nash_skill", "nash_gap", "nash_gap_lo", "nash_gap_hi", "diversity",
@@ -50,13 +51,9 @@ def _from_battles(run: Run) -> None:
     st.dataframe(field.reset_index().rename(columns={"index": "model"}), hide_index=True)
 
 
-def render() -> None:
+@ui.run_page("Leaderboard")
+def render(run: Run, r: Roots) -> None:
     """The leaderboard of the picked run (its leaderboard/ folder, else the published copy)."""
-    r = ui.roots()
-    run = ui.current(r)
-    if run is None:
-        return
-    st.title(f"Leaderboard · {run.name}")
     if run.board_dir is None:
         ui.missing("no leaderboard yet", f"{run.name}/leaderboard/ratings.csv (nor {r.leaderboards.name}/{run.name}/ratings.csv)")
         with ui.guard():

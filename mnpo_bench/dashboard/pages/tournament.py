@@ -7,6 +7,8 @@ import streamlit as st
 
 from mnpo_bench.dashboard import board as boards
 from mnpo_bench.dashboard import charts, ui, votes
+from mnpo_bench.dashboard.roots import Roots
+from mnpo_bench.dashboard.runs import Run
 
 
 def _metrics(diagnostics: dict) -> None:
@@ -18,13 +20,9 @@ def _metrics(diagnostics: dict) -> None:
         column.metric(label, value)
 
 
-def render() -> None:
+@ui.run_page("Tournament")
+def render(run: Run, r: Roots) -> None:
     """Heatmaps of win rates and battle counts, the maximal lottery and the cycle graph of the picked run."""
-    r = ui.roots()
-    run = ui.current(r)
-    if run is None:
-        return
-    st.title(f"Tournament · {run.name}")
     battles, pairs = run.table("battles"), None
     with ui.guard():  # a corrupt battles file still leaves the leaderboard's matrix to show
         pairs = votes.pairs(battles) if battles is not None else None

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnpo_bench.dashboard import charts, reads, ui
 from mnpo_bench.dashboard.runs import Run
+from mnpo_bench.dashboard.roots import Roots
 
 _curves = st.cache_data(show_spinner=False, max_entries=64)(charts.training_curves)  # keyed on the metrics' content
 
@@ -48,13 +49,9 @@ def _last_steps(metrics: pd.DataFrame) -> pd.DataFrame:
     return last.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def render() -> None:
+@ui.run_page("Training")
+def render(run: Run, r: Roots) -> None:
     """Curves and last-step values for the picked run's training."""
-    r = ui.roots()
-    run = ui.current(r)
-    if run is None:
-        return
-    st.title(f"Training · {run.name}")
     if run.file("train") is None:
         ui.missing("no training yet", f"{run.name}/train/")
         return
