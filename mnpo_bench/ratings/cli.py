@@ -24,15 +24,25 @@ def leaderboard(
     seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
     bench: Annotated[Optional[Path], typer.Option(help="bench results table (model, task, metric, value, stderr) to join")] = None,
     hard: Annotated[bool, typer.Option("--hard", help="score battles by winner only, ignoring prob_a")] = False,
+    responses: Annotated[Optional[Path], typer.Option(help="the answers' texts (response_id, text; a run's "
+                                                           "responses.parquet): identical answers count as one in the "
+                                                           "Nash gap, and diversity is measured")] = None,
 ) -> None:
     """Rate models from battles: Bradley-Terry with CIs, win rates, length-controlled win rate, maximal lottery,
     Nash averaging, Copeland, cycle diagnostics and per-annotator ratings."""
+    from mnpo_bench.errors import UserError
     from mnpo_bench.ratings.importers import load_source
     from mnpo_bench.ratings.leaderboard import build_leaderboard
 
+    from mnpo_bench.ratings.battles import read_battles_file
+
+    texts = read_battles_file(responses) if responses is not None else None
+    if texts is not None and not {"response_id", "text"} <= set(texts.columns):
+        raise UserError("missing column(s) response_id, text", where=str(responses),
+                        fix="pass a responses table with columns response_id and text (a run's responses.parquet)")
     table = load_source(source, battles) if source else battles
     board = build_leaderboard(table, out, reference=reference, bootstrap=bootstrap, seed=seed, bench=bench,
-                              soft=not hard, source=str(battles))
+                              soft=not hard, source=str(battles), responses=texts)
     ratings = board.ratings
     width = max(len(m) for m in ratings["model"])
     typer.echo(f"{'rank':>4}  {'model':<{width}}  {'BT':>6}  {'95% CI':>13}  {'vs field':>8}  {'max.lottery':>11}")

@@ -123,7 +123,7 @@ def test_cli_passes_the_data_dirs_to_the_server(env, tmp_path):
 
 def test_model_charts_label_every_model_in_chromium():
     """The default run's seven models, drawn by plotly.js in Chromium: every model's name is a y tick label
-    of the Bradley-Terry, win-rate and Nash-mass charts (plotly's automatic category ticks once showed every
+    of the Bradley-Terry, win-rate, Nash-mass and Nash-gap charts (plotly's automatic category ticks once showed every
     other one on the Bradley-Terry chart)."""
     import pandas as pd
     import plotly.io as pio
@@ -133,12 +133,13 @@ def test_model_charts_label_every_model_in_chromium():
 
     ratings = pd.DataFrame({"model": DEFAULT_MODELS, "bt": [1000.0 + 9 * i for i in range(len(DEFAULT_MODELS))],
                             "win_rate": 0.5, "win_rate_vs_ref": 0.55, "nash_mass": 1 / len(DEFAULT_MODELS)})
-    ratings = ratings.assign(bt_lo=ratings.bt - 5, bt_hi=ratings.bt + 5)
+    ratings = ratings.assign(bt_lo=ratings.bt - 5, bt_hi=ratings.bt + 5, nash_gap=[0.01 * (i + 1) for i in range(len(DEFAULT_MODELS))])
+    ratings = ratings.assign(nash_gap_lo=ratings.nash_gap - 0.005, nash_gap_hi=ratings.nash_gap + 0.005, diversity=0.9)
     shown = {}
     with browser_page() as page:
         for figure in (charts.bt_with_ci(ratings), charts.win_rates(ratings),
-                       charts.mass_bars(ratings.set_index("model")["nash_mass"], "Nash mass")):
+                       charts.mass_bars(ratings.set_index("model")["nash_mass"], "Nash mass"), charts.nash_gaps(ratings)):
             page.set_content(pio.to_html(figure, include_plotlyjs=True, full_html=True))
             page.locator(".ytick text").first.wait_for(timeout=30_000)
             shown[figure.layout.title.text] = sorted(page.locator(".ytick text").all_text_contents())
-    assert shown == {title: sorted(DEFAULT_MODELS) for title in shown} and len(shown) == 3
+    assert shown == {title: sorted(DEFAULT_MODELS) for title in shown} and len(shown) == 4

@@ -153,3 +153,22 @@ def test_a_filtered_battles_table_keeps_each_rows_prob_a():
     part = battles.iloc[::-7]
     checked = check_battles(part, "t")
     assert np.allclose(checked.frame["prob_a"].to_numpy(), part["prob_a"].to_numpy())
+
+
+def test_the_leaderboard_verb_reads_the_answers_texts(tmp_path, capsys):
+    from typer.testing import CliRunner
+
+    from mnpo_bench.cli import app, main
+
+    battles, responses = tournament(n_prompts=2)
+    battles.to_parquet(tmp_path / "battles.parquet")
+    responses.to_parquet(tmp_path / "responses.parquet")
+    result = CliRunner().invoke(app, ["leaderboard", str(tmp_path / "battles.parquet"), "--out", str(tmp_path / "board"),
+                                      "--responses", str(tmp_path / "responses.parquet"), "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    ratings = pd.read_csv(tmp_path / "board" / "ratings.csv").set_index("model")
+    assert ratings.loc["mixer", "diversity"] == pytest.approx(3 / K)
+    assert ratings.loc["mixer", "nash_gap"] == pytest.approx(0.0, abs=1e-9)
+    code = main(["leaderboard", str(tmp_path / "battles.parquet"), "--out", str(tmp_path / "b2"),
+                 "--responses", str(tmp_path / "battles.parquet")])
+    assert code == 2 and "response_id, text" in capsys.readouterr().err and not (tmp_path / "b2").exists()
