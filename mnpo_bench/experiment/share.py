@@ -55,6 +55,8 @@ def share_upstream(jobs: list[Job]) -> int:
             if record is None or record.status != "done" or target.stage_record(stage) is not None:
                 continue
             for output in record.outputs:
+                if Path(output).is_absolute() or not source.path(output).resolve().is_relative_to(source.root.resolve()):
+                    continue  # a location outside the run (the tiny model's cache): both runs already share it
                 _link(source.path(output), target.path(output))
             target.mark_done(stage, record.input_hash, record.outputs, record.started)
             shared += 1

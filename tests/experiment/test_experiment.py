@@ -214,3 +214,26 @@ def test_experiments_page_served_for_real_renders_in_chromium(experiment, tmp_pa
         assert "Summary across seeds" in body and "mnpo − inpo" in body
     if os.environ.get("MNPO_BENCH_DASHBOARD_SCREENSHOT"):
         shutil.copy(shot, os.environ["MNPO_BENCH_DASHBOARD_SCREENSHOT"])
+
+
+def test_cells_of_one_seed_share_the_upstream_stages(experiment, tmp_path):
+    """A second cell of seed 0 (another panel aggregation) gets the donor's prompts, policy and generate
+    outputs as hard links with their manifest records, and its pipeline then skips those stages."""
+    import dataclasses
+
+    from mnpo_bench.experiment.launch import run_job
+    from mnpo_bench.experiment.share import share_upstream
+    from mnpo_bench.experiment.stage import prepare
+
+    path, out, _ = experiment
+    _, jobs, _ = prepare(path, out=out)
+    donor = jobs[0]
+    config = json.loads(json.dumps(donor.config))
+    config["panel"]["aggregation"] = "vote"
+    sibling = dataclasses.replace(donor, cell="vote", out=str(tmp_path / "vote" / "seed0"), config=config)
+    assert share_upstream([donor, sibling]) == 3
+    donor_file, sibling_file = Path(donor.out) / "generations.parquet", Path(sibling.out) / "generations.parquet"
+    assert os.stat(donor_file).st_ino == os.stat(sibling_file).st_ino
+    result = run_job(sibling, "upstream")
+    assert result["ran"] == 0 and result["skipped"] == 3
+    assert share_upstream([donor, sibling]) == 0  # nothing left to share

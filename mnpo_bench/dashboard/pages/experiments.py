@@ -93,6 +93,9 @@ def render() -> None:
     if measures:
         measure = st.selectbox("Non-transitivity measure", measures, format_func=NON_TRANSITIVITY.get,
                                key="exp_measure")
+        if shown["cell"].nunique() < 2:
+            st.caption("One cell only: effects against non-transitivity need a grid that varies it "
+                       "(e.g. trainer/experiments/non-transitivity.yaml).")
         st.plotly_chart(against_non_transitivity(shown, cells, measure), key="exp_vs_nt")
     st.markdown("**Effects**")
     st.dataframe(shown, hide_index=True)
