@@ -62,7 +62,7 @@ def nash_gap_section(board: Leaderboard) -> list[str]:
     table = board.ratings
     if "nash_gap" not in table or table["nash_gap"].isna().all():
         return []
-    per = board.annotator_ratings.pivot_table(index="model", columns="annotator", values="nash_gap", dropna=False)
+    per = board.annotator_ratings.pivot(index="model", columns="annotator", values="nash_gap")
     personas = [str(c) for c in per.columns]
     rows = [[r.model, f"{_num(r.nash_gap, 3)} [{_num(r.nash_gap_lo, 3)}, {_num(r.nash_gap_hi, 3)}]",
              str(int(r.nash_gap_prompts)), *(_num(per.at[r.model, p], 3) if r.model in per.index else "–" for p in personas),

@@ -1,5 +1,5 @@
-"""Paired comparisons over the same prompts, checked against scipy's paired t-test and bootstrap, Holm's
-step-down rule written out here, and per-prompt scores recomputed here with pandas from the raw battles."""
+"""Paired comparisons over the same prompts, checked against scipy's paired t-test and bootstrap, statsmodels'
+Holm correction, and per-prompt scores recomputed here with pandas from the raw battles."""
 
 import itertools
 
@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from mnpo_bench.ratings.battles import check_battles
 from mnpo_bench.ratings.compute import rate
 from mnpo_bench.ratings.leaderboard import build_leaderboard
+from mnpo_bench.ratings.paired import holm
 
 STRENGTH = {"ref": 0.0, "strong": 1.2, "twin_a": 0.4, "twin_b": 0.4}
 
@@ -38,16 +40,6 @@ def score_of(raw: pd.DataFrame, model: str, opponent: str) -> pd.Series:
     return pd.concat([mine, theirs]).groupby("prompt_id")["s"].mean()
 
 
-def holm_by_hand(p: np.ndarray) -> np.ndarray:
-    """Holm (1979): sort ascending, multiply the k-th smallest by (m - k + 1), running maximum, cap at 1."""
-    order = np.argsort(p)
-    m = len(p)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order]).clip(max=1)
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
 def test_paired_vs_reference_matches_scipy_and_holm():
     raw = battles()
     board = rate(check_battles(raw, "t"), reference="ref", bootstrap=2000, seed=0)
@@ -63,7 +55,17 @@ def test_paired_vs_reference_matches_scipy_and_holm():
                                random_state=1).confidence_interval
         assert row.diff_lo == pytest.approx(boot.low, abs=0.015) and row.diff_hi == pytest.approx(boot.high, abs=0.015)
         assert row.n_prompts == 40
-    assert np.allclose(table["p_holm"], holm_by_hand(table["p_value"].to_numpy()))
+    assert np.allclose(table["p_holm"], multipletests(table["p_value"].to_numpy(), method="holm")[1])
+
+
+def test_holm_equals_statsmodels_with_ties_missing_values_and_caps():
+    rng = np.random.default_rng(4)
+    p = np.concatenate([rng.random(30) ** 3, [0.01, 0.01, 0.5, 1.0]])
+    p[[3, 17]] = np.nan
+    got = holm(p)
+    have = ~np.isnan(p)
+    assert np.isnan(got[~have]).all()
+    assert np.allclose(got[have], multipletests(p[have], method="holm")[1])
 
 
 def test_field_scores_weigh_each_opponent_equally_and_the_planted_gap_is_found():
