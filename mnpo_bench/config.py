@@ -23,11 +23,16 @@ from mnpo_bench.tournament.config import TournamentConfig
 from mnpo_bench.train.config import TrainConfig
 
 
+RUN_NAME_PATTERN = r"^[A-Za-z0-9_+=-][A-Za-z0-9._+=-]*$"  # one path component: no '/', no leading '.', not empty
+
+
 class RunConfig(Section):
     """Everything `mnpo-bench run` needs; every field has a default, so no config at all is valid."""
 
-    name: str = Field("default", description="run name: the run directory is <runs_dir>/<name>; with --out DIR and no name set, the name is DIR's")
-    seed: int = Field(0, description="seeds every sample, label, split and bootstrap of the run")
+    name: str = Field("default", pattern=RUN_NAME_PATTERN, description="run name: the run directory is "
+                      "<runs_dir>/<name> and the leaderboard <publish_dir>/<name>, so one path component (letters, "
+                      "digits, '.', '_', '-', '+', '='; not starting with '.'); with --out DIR and no name set, the name is DIR's")
+    seed: int = Field(0, ge=0, lt=2**32, strict=True, description="seeds every sample, label, split and bootstrap of the run (0 to 2^32-1, numpy's range)")
     runs_dir: str = Field("runs", description="parent directory of run directories")
     prompts: PromptsConfig = Field(default_factory=PromptsConfig, description="prompt source")
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="reference policy")

@@ -23,7 +23,7 @@ from mnpo_bench.progress import Progress
 from mnpo_bench.prompts.stage import prompts_stage
 from mnpo_bench.ratings.stage import leaderboard_stage
 from mnpo_bench.store import RunStore, file_hash, write_text
-from mnpo_bench.tournament.stage import enter_policies, tournament_stage
+from mnpo_bench.tournament.stage import enter_policies, parse_policies, tournament_stage
 from mnpo_bench.train.stage import train_stage
 
 # (stage name, the config section whose `enabled` switches it or None: always runs, the stage function);
@@ -57,9 +57,18 @@ def run_stages(ctx: Context, stages: list[Stage]) -> Context:
     return ctx
 
 
+def run_locked(ctx: Context, stages: list[Stage]) -> Context:
+    """`run_stages` on a context whose store `open_run` locked; the lock is freed however the stages end."""
+    try:
+        return run_stages(ctx, stages)
+    finally:
+        ctx.store.unlock()
+
+
 def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool = True) -> Context:
     """The context of the run at --out (None: <runs_dir>/<name>), named after its directory unless the config
-    names it; applies policy.cpu_threads and (`record`) writes the config to config.yaml."""
+    names it; holds the run directory's lock (a UserError when another process works there: the verbs free it
+    through `run_locked`); applies policy.cpu_threads and (`record`) writes the config to config.yaml."""
     if out is not None and config.name == RunConfig.model_fields["name"].default:
         config = config.model_copy(update={"name": Path(out).name})
     threads = config.policy.cpu_threads or (1 if config.policy.model == "tiny" else None)
@@ -67,7 +76,7 @@ def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool =
         import torch
 
         torch.set_num_threads(threads)
-    store = RunStore.open(Path(out) if out is not None else Path(config.runs_dir) / config.name)
+    store = RunStore.open(Path(out) if out is not None else Path(config.runs_dir) / config.name).lock()
     if record:
         write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     return Context(config=config, store=store, progress=Progress(quiet=quiet))
@@ -80,7 +89,7 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
 
     config = load_config(config_path, overrides)
     validate_parts(config)
-    ctx = run_stages(open_run(config, out, quiet=quiet), RUN)
+    ctx = run_locked(open_run(config, out, quiet=quiet), RUN)
     print(f"results: {ctx.store.root}")
     return ctx
 
@@ -89,9 +98,14 @@ def run_tournament(policies: list[str], config_path: Path | None, overrides: lis
                    quiet: bool = False) -> Context:
     """`mnpo-bench tournament`: the prompts, tournament and leaderboard stages over `policies`
     ("name=location" or a location) in the run at `out`; with no policies, the run's own policies.json."""
+    from mnpo_bench.validate import validate_parts
+
     config = load_config(config_path, overrides)
-    enter_policies(RunStore.open(out), policies)
-    ctx = run_stages(open_run(config, out, quiet=quiet), TOURNAMENT_ONLY)
+    validate_parts(config, verb="tournament")
+    entered = parse_policies(policies, Path(out))
+    ctx = open_run(config, out, quiet=quiet)
+    enter_policies(ctx.store, entered)
+    ctx = run_locked(ctx, TOURNAMENT_ONLY)
     print(f"results: {ctx.store.root}")
     return ctx
 
@@ -102,13 +116,17 @@ def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) ->
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError("run directory not found", where=str(run_dir), fix="pass a directory made by mnpo-bench run")
+    from mnpo_bench.validate import validate_parts
+
     config_path = run_dir / "config.yaml"
     config = load_config(config_path if config_path.exists() else None, overrides)
+    validate_parts(config, verb="annotate")
+    for stage, table in (("prompts", "prompts"), ("generate", "generations")):
+        if not (run_dir / f"{table}.parquet").exists():
+            raise UserError(f"table '{table}' is missing", where=str(run_dir / f"{table}.parquet"),
+                            fix=f"run the {stage} stage first (mnpo-bench run)")
     ctx = open_run(config, run_dir, quiet=quiet, record=False)
     for stage, table in (("prompts", "prompts"), ("generate", "generations")):
-        if not ctx.store.has_table(table):
-            raise UserError(f"table '{table}' is missing", where=str(ctx.store.path(f"{table}.parquet")),
-                            fix=f"run the {stage} stage first (mnpo-bench run)")
         if ctx.store.stage_record(stage) is None:  # tables made outside the pipeline: hash their content
             ctx.hashes[stage] = file_hash(ctx.store.path(f"{table}.parquet"))
-    return run_stages(ctx, ANNOTATE_ONLY)
+    return run_locked(ctx, ANNOTATE_ONLY)

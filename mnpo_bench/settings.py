@@ -21,23 +21,57 @@ SECRET_FIELDS = ("api_key", "token", "secret", "password")  # a bad value in the
 
 
 class Section(BaseModel):
-    """Base of every config model: unknown keys are errors, defaults are validated too."""
+    """Base of every config model: unknown keys are errors, defaults are validated too, and no float field
+    takes inf or nan (a temperature of .inf samples gibberish, a weight of .inf swamps every other)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", validate_default=True, protected_namespaces=(), allow_inf_nan=False)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps the last
+    silently, so `seed: 1` then `seed: 2` would run seed 2 without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice (first on line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: Path, what: str = "file") -> str:
+    """The UTF-8 text of `path`; a UserError naming it when it is missing, a directory or not UTF-8."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{what} not found", where=str(path), fix="check the path")
+    if path.is_dir():
+        raise UserError(f"is a directory, not a {what}", where=str(path), fix="give the path of a file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise UserError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line})", where=str(path),
+                        fix="save the file as UTF-8") from None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping from `path`; a UserError naming the file and line when it is not one."""
+    """Parse a YAML mapping from `path`; a UserError naming the file and line when it is not one (missing,
+    a directory, not UTF-8, not YAML, a duplicate key, not a mapping)."""
     path = Path(path)
-    if not path.exists():
-        raise UserError("file not found", where=str(path), fix="check the path")
+    text = read_text(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise UserError(f"malformed YAML ({problem})", where=where, fix="fix the YAML syntax") from None
+        fix = "keep one of them" if "appears twice" in problem else "fix the YAML syntax"
+        raise UserError(f"malformed YAML ({problem})", where=where, fix=fix) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -106,7 +140,22 @@ def to_user_error(exc: ValidationError, model: type[BaseModel], source: str) -> 
     if any(word in field for word in SECRET_FIELDS):  # never echo what may be a secret
         got_text = ""
     got_text = redact(got_text)
-    return UserError(f"field '{field}': {error['msg']}{got_text}", where=source)
+    meaning = _description(model, loc)
+    return UserError(f"field '{field}': {error['msg']}{got_text}", where=source,
+                     fix=f"{loc[-1]}: {meaning}" if meaning else None)
+
+
+def _description(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The description of the field at `loc` inside `model` (None when there is none), as the fix's hint."""
+    current: Any = model
+    info = None
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        info = current.model_fields[part]
+        candidates = [info.annotation, *getattr(info.annotation, "__args__", ())]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return info.description if info is not None else None
 
 
 def build(model: type[S], data: dict[str, Any], source: str) -> S:

@@ -36,6 +36,7 @@ import pandas as pd
 from mnpo_bench.errors import UserError
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"  # held by the process working in a run directory (RunStore.lock)
 
 
 def stable_hash(*parts: Any) -> str:
@@ -148,6 +149,29 @@ class RunStore:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._lock = None  # the held filelock.FileLock while a verb works in this run directory
+
+    # -- one process at a time ----------------------------------------------------------------------
+    def lock(self) -> "RunStore":
+        """Hold the run directory's lock (`<root>/.lock`, an OS file lock: freed when the process ends, even
+        by kill -9); a UserError when another process holds it. Returns self; `unlock` frees it."""
+        from filelock import FileLock, Timeout
+
+        if self._lock is None:
+            lock = FileLock(self.root / LOCK)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                raise UserError("another mnpo-bench process is working in this run directory", where=str(self.root),
+                                fix="wait for it to finish, or pass a different --out") from None
+            self._lock = lock
+        return self
+
+    def unlock(self) -> None:
+        """Free the lock taken by `lock` (no-op when not held)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- creation -----------------------------------------------------------------------------------
     @classmethod
@@ -285,6 +309,37 @@ class Parts:
         return frame
 
 
+def run_status(root: Path, stages: dict[str, Any]) -> str:
+    """A run's status from its manifest's stages: "complete", "rejected in <stage>" (a stage stopped by bad
+    input), "incomplete in <stage>" (failed judgments left to ask again), "running <stage>" while a process
+    holds the run's lock, or "interrupted in <stage>" (a stage left running by a process that is gone)."""
+    by_status: dict[str, list[str]] = {}
+    for name, record in stages.items():
+        by_status.setdefault(record["status"], []).append(name)
+    for status in ("rejected", "incomplete"):
+        if by_status.get(status):
+            return f"{status} in {', '.join(by_status[status])}"
+    running = by_status.get("running")
+    if not running:
+        return "complete"
+    return f"running {', '.join(running)}" if _locked(root) else f"interrupted in {', '.join(running)}"
+
+
+def _locked(root: Path) -> bool:
+    """True when another process holds `root`'s run lock (tested without taking it for long)."""
+    from filelock import FileLock, Timeout
+
+    if not (root / LOCK).exists():
+        return False
+    try:
+        with FileLock(root / LOCK).acquire(timeout=0):
+            return False
+    except Timeout:
+        return True
+    except OSError:  # a read-only run directory: nobody can be writing it
+        return False
+
+
 def list_runs(runs_dir: Path) -> list[str]:
     """One line per run under `runs_dir`: name, status, stages, last update."""
     runs_dir = Path(runs_dir)
@@ -294,8 +349,7 @@ def list_runs(runs_dir: Path) -> list[str]:
     for manifest_path in sorted(runs_dir.glob("*/manifest.json")):
         stages = json.loads(manifest_path.read_text()).get("stages", {})
         done = [name for name, record in stages.items() if record["status"] == "done"]
-        running = [name for name, record in stages.items() if record["status"] != "done"]
-        status = "complete" if not running else f"interrupted in {', '.join(running)}"
+        status = run_status(manifest_path.parent, stages)
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest_path.stat().st_mtime))
         calls = sum(record.get("judge_calls") or 0 for record in stages.values())
         cost = sum(record.get("judge_cost_usd") or 0.0 for record in stages.values())

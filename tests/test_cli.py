@@ -56,9 +56,7 @@ def test_bad_prompts_row_leaves_nothing_trusted(tmp_path):
     prompts.write_text('{"prompt": "Say hi."}\n{"gold": "x"}\n')
     out = tmp_path / "r"
     assert_one_line_error(run_cli("run", "--set", f"prompts.source={prompts}", "--out", str(out)), f"{prompts}:2")
-    assert not (out / "prompts.parquet").exists()
-    stages = json.loads((out / "manifest.json").read_text())["stages"]
-    assert stages["prompts"]["status"] == "rejected"  # stopped on the bad row, never done: a later run redoes it
+    assert not out.exists()  # refused by the checks before any work: no run directory at all
 
 
 def test_unwritable_out_dir(tmp_path):

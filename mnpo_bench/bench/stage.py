@@ -16,7 +16,7 @@ import pandas as pd
 from mnpo_bench.bench.alpaca import ANSWER_TABLES, export_alpaca
 from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.evaluate import COLUMNS, evaluate_model, timed
-from mnpo_bench.bench.taskset import TaskSet, check_task_names, load_tasks, task_dirs
+from mnpo_bench.bench.taskset import TaskSet, check_task_files, check_task_names, load_tasks, task_dirs
 from mnpo_bench.progress import Progress
 from mnpo_bench.policy.load import read_policies
 from mnpo_bench.store import RunStore, file_hash, safe_name, stable_hash
@@ -89,5 +89,7 @@ def validate_bench(config: Any) -> list[str]:
     bench: BenchConfig = config.bench
     if not bench.enabled:
         return ["ok  bench disabled"]
-    check_task_names(bench.tasks, task_dirs(bench.task_dirs))
+    dirs = task_dirs(bench.task_dirs)
+    check_task_files(bench.tasks, dirs)
+    check_task_names(bench.tasks, dirs)
     return [f"ok  bench tasks {', '.join(bench.tasks)}"]

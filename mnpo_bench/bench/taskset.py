@@ -98,6 +98,27 @@ def lm_eval_task_names(dirs: list[Path], progress: Progress | None = None) -> li
     return names
 
 
+def check_task_files(names: list[str], dirs: list[Path], where: str = "bench.tasks") -> None:
+    """Parse every task YAML the user gave (paths in `names`, files in the non-built-in `dirs`) with lm-eval's
+    own loader; a UserError naming the first file that is not a task (lm-eval itself skips such a file with a
+    log line, and the task is then merely "unknown")."""
+    _require_lm_eval()
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    files = [Path(n).expanduser() for n in names if _is_path(n)]
+    files += [p for d in dirs if d != BUILTIN_TASK_DIR for p in sorted(d.rglob("*.y*ml"))]
+    for path in files:
+        try:
+            config = load_yaml(str(path), resolve_func=False, recursive=False)
+        except Exception as exc:  # noqa: BLE001 - YAML, Unicode and include errors all mean "not a task file"
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise UserError(f"task YAML cannot be read ({type(exc).__name__}: {first})", where=str(path),
+                            fix="fix the YAML (lm-eval's task format)") from None
+        if not isinstance(config, dict) or not ({"task", "group", "tag", "include"} & set(config)):
+            raise UserError("not an lm-eval task: no 'task', 'group' or 'include' key", where=str(path),
+                            fix="name the task with `task: <name>`")
+
+
 def _is_path(name: str) -> bool:
     return name.endswith((".yaml", ".yml"))
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from mnpo_bench.devices import DEVICE_PATTERN
 from mnpo_bench.settings import Section
 
 
@@ -27,7 +28,7 @@ class PanelConfig(Section):
     both_orders: bool = Field(True, description="judge every pair in both presentation orders (a,b) and (b,a)")
     cache: bool = Field(True, description="read and write the persistent judge cache (a re-run makes no judge calls)")
     cache_dir: str | None = Field(None, description="judge cache directory; null = <cache_dir()>/judgments")
-    device: str = Field("auto", description="device of model judges (embedding, reward_model, lm_judge): auto, cpu, cuda")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="device of model judges (embedding, reward_model, lm_judge): auto, cpu, cuda or cuda:N")
     max_calls: int | None = Field(None, ge=0, description="refuse (before any work) a stage whose estimated judge "
                                   "calls, cache hits excluded, exceed this; None: no limit; --yes overrides")
     max_cost_usd: float | None = Field(None, ge=0, description="refuse a stage whose estimated judge cost in US "

@@ -217,7 +217,7 @@ def _resolve_file_param(key: str, value: str, path: Path) -> str:
 
 def template_text(value: str) -> str:
     """The template itself: the file's contents when `value` is a file path, else `value`."""
-    return Path(value).read_text() if "\n" not in value and Path(value).is_file() else value
+    return settings.read_text(Path(value), "template file") if "\n" not in value and Path(value).is_file() else value
 
 
 def _check_template(params: Section, source: str) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
+from mnpo_bench.devices import DEVICE_PATTERN
 from mnpo_bench.settings import Section
 
 
@@ -21,7 +22,18 @@ class TinyModelConfig(Section):
     sft_steps: int = Field(500, ge=1, description="optimiser steps of supervised fine-tuning")
     sft_batch_size: int = Field(32, ge=1, description="dialogues per SFT step")
     sft_lr: float = Field(3e-3, gt=0, description="peak learning rate of SFT (cosine decay)")
-    seed: int = Field(0, description="seed of the corpus, tokenizer and initial weights")
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of the corpus, tokenizer and initial weights")
+
+    @field_validator("num_heads")
+    @classmethod
+    def _heads_divide_width(cls, heads: int, info: ValidationInfo) -> int:
+        """Each attention head gets hidden_size / num_heads dimensions, a whole and even number (rotary
+        position embeddings rotate pairs of dimensions)."""
+        width = info.data.get("hidden_size")
+        if width and (width % heads or (width // heads) % 2):
+            good = next(h for h in (4, 2, 1) if width % h == 0 and (width // h) % 2 == 0)
+            raise ValueError(f"must divide hidden_size={width} into an even head size (e.g. {good})")
+        return heads
 
 
 class PolicyConfig(Section):
@@ -30,7 +42,7 @@ class PolicyConfig(Section):
     model: str = Field("tiny", description="'tiny' for the embedded default, else a Hugging Face model id or local path")
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="settings of the embedded tiny model")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype; auto = bf16 on GPU, fp32 on CPU")
-    device: str = Field("auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="'auto', 'cpu', 'cuda' or 'cuda:N' (checked against this host before any work)")
     cpu_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None: 1 for the tiny model (its small ops lose more to thread "
         "hand-offs than they gain, ~4x on a busy 2-core machine), torch's default for other models")

@@ -17,10 +17,12 @@ import pandas as pd
 from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.errors import UserError, did_you_mean
 from mnpo_bench.prompts.families import FAMILIES
+from mnpo_bench.settings import read_text
 from mnpo_bench.store import stable_hash
 from mnpo_bench.schemas import PROMPT_COLUMNS
 
 COLUMNS = PROMPT_COLUMNS
+MAX_MISSES = 2000  # repeated draws in a row after which a built-in family counts as exhausted
 
 
 def load_prompts(config: PromptsConfig, seed: int) -> pd.DataFrame:
@@ -42,14 +44,19 @@ def builtin_prompts(families: list[str], n_train: int, n_eval: int, seed: int) -
     rng = random.Random(seed)
     seen: set[str] = set()
     rows = []
-    attempts = 0
+    attempts = misses = 0  # misses: draws in a row that repeated a prompt
     while len(rows) < n_train + n_eval:
         attempts += 1
-        if attempts > 100 * (n_train + n_eval):
-            raise UserError("cannot draw that many distinct prompts", where="prompts.n_train", fix="ask for fewer")
-        item = FAMILIES[families[len(rows) % len(families)]](rng)
+        family = families[len(rows) % len(families)]
+        if attempts > 100 * (n_train + n_eval) or misses > MAX_MISSES:
+            raise UserError(f"cannot draw {n_train} + {n_eval} distinct prompts: family '{family}' ran out after "
+                            f"{len(rows)} prompts in all", where="prompts.n_train",
+                            fix="ask for fewer, drop that family from prompts.families, or give a prompts file")
+        item = FAMILIES[family](rng)
         if item.prompt in seen:
+            misses += 1
             continue
+        misses = 0
         seen.add(item.prompt)
         rows.append({"family": item.family, "prompt": item.prompt, "gold": item.gold, "meta": json.dumps(item.meta)})
     return _split(pd.DataFrame(rows), n_train, n_eval, seed)
@@ -62,7 +69,7 @@ def jsonl_prompts(path: Path, n_train: int, n_eval: int, seed: int) -> pd.DataFr
     if not path.exists():
         raise UserError("prompts file not found", where=str(path), fix="set prompts.source to an existing JSONL file")
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path, "prompts file").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -86,6 +93,9 @@ def jsonl_prompts(path: Path, n_train: int, n_eval: int, seed: int) -> pd.DataFr
                 raise UserError("field 'demonstration' must be non-empty text", where=where,
                                 fix="give the reference answer as a string, or leave the field out")
             meta = {**meta, "demonstration": row["demonstration"]}
+        if not isinstance(row.get("gold"), (str, int, float, type(None))) or isinstance(row.get("gold"), bool):
+            raise UserError(f"field 'gold' is {type(row['gold']).__name__}", where=where,
+                            fix="give the gold answer as text or a number, or leave it out")
         rows.append({
             "prompt_id": str(row["prompt_id"]) if "prompt_id" in row else None,
             "split": split, "family": str(row.get("family", "custom")), "prompt": text,
@@ -101,7 +111,13 @@ def jsonl_prompts(path: Path, n_train: int, n_eval: int, seed: int) -> pd.DataFr
         frame["prompt_id"] = [pid or _pid(p) for pid, p in zip(frame["prompt_id"], frame["prompt"])]
         _check_disjoint(frame, str(path))
         return frame
-    return _split(frame.drop_duplicates("prompt"), n_train, n_eval, seed)
+    unique = frame.drop_duplicates("prompt")
+    if len(unique) < n_train + n_eval:
+        raise UserError(f"{len(unique)} distinct prompts, fewer than prompts.n_train + prompts.n_eval = "
+                        f"{n_train} + {n_eval}", where=str(path),
+                        fix=f"lower prompts.n_train / prompts.n_eval (e.g. n_train={max(1, len(unique) - max(1, len(unique) // 3))}, "
+                            f"n_eval={max(1, len(unique) // 3)}) or add prompts")
+    return _split(unique, n_train, n_eval, seed)
 
 
 def hf_prompts(name: str, split: str, field: str, n_train: int, n_eval: int, seed: int) -> pd.DataFrame:

@@ -31,11 +31,14 @@ def leaderboard(
     """Rate models from battles: Bradley-Terry with CIs, win rates, length-controlled win rate, maximal lottery,
     Nash averaging, Copeland, cycle diagnostics and per-annotator ratings."""
     from mnpo_bench.errors import UserError
+    from mnpo_bench.ratings.battles import read_battles_file
+    from mnpo_bench.ratings.config import MAX_BOOTSTRAP
     from mnpo_bench.ratings.importers import load_source
     from mnpo_bench.ratings.leaderboard import build_leaderboard
 
-    from mnpo_bench.ratings.battles import read_battles_file
-
+    if bootstrap > MAX_BOOTSTRAP:
+        raise UserError(f"{bootstrap} bootstrap rounds asked for, more than {MAX_BOOTSTRAP}", where="--bootstrap",
+                        fix="1000 rounds already give 95% intervals to about a tenth of their width")
     texts = read_battles_file(responses) if responses is not None else None
     if texts is not None and not {"response_id", "text"} <= set(texts.columns):
         raise UserError("missing column(s) response_id, text", where=str(responses),

@@ -13,7 +13,7 @@ class TournamentConfig(Section):
     """Which policies meet in the mixed-policy tournament, and how they answer."""
 
     enabled: bool = Field(True, description="run the tournament stage")
-    policies: str = Field("all", description="'all' (reference + every trained iterate) or 'final' (reference + each method's last iterate)")
+    policies: Literal["all", "final"] = Field("all", description="'all' (reference + every trained iterate) or 'final' (reference + each method's last iterate)")
     extra_policies: list[str] = Field(default_factory=list, description="more policies to enter: 'name=path_or_hub_id' or a path")
     max_prompts: int | None = Field(None, ge=1, description="judge at most this many eval prompts (None: all)")
     temperature: float | None = Field(None, ge=0, description="sampling temperature of the answers (None: generation.temperature)")
@@ -21,7 +21,7 @@ class TournamentConfig(Section):
         "round_robin", description="which comparisons are judged: round_robin (every pair, every prompt), baseline "
         "(every policy vs leaderboard.reference only), swiss (nearest-rated pairs each round) or active (the "
         "comparisons that shrink the ranking's and the maximal lottery's uncertainty most)")
-    budget: int | None = Field(None, description="most judge calls the schedule may make, cache hits included "
+    budget: int | None = Field(None, ge=1, description="most judge calls the schedule may make, cache hits included "
                                "(None: no limit); a re-run with a larger budget continues, earlier calls from the cache")
     lottery_width: float | None = Field(None, gt=0, le=1, description="active: also stop once every maximal-lottery "
                                         "95% interval is narrower than this (None: no such rule)")

@@ -10,6 +10,7 @@ from the panel's cache.
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,17 +21,28 @@ from mnpo_bench.store import RunStore, safe_name, write_json
 from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
 
 
-def enter_policies(store: RunStore, policies: list[str]) -> None:
-    """The `tournament` verb's policy arguments ("name=location" or a location) as the run's policies.json;
-    with none, the run must already have a policies.json (UserError otherwise)."""
-    if policies:
-        entered = {}
-        for spec in policies:
-            name, location = policy_spec(spec, where=f"policy argument '{spec}'")
-            entered[name] = location
+def parse_policies(policies: list[str], out: Path) -> dict[str, str]:
+    """The `tournament` verb's policy arguments ("name=location" or a location) as {name: location}, each
+    location checked, each name given once; with none, the run at `out` must already have a policies.json.
+    A UserError before anything is written otherwise."""
+    entered: dict[str, str] = {}
+    for spec in policies:
+        name, location = policy_spec(spec, where=f"policy argument '{spec}'")
+        if not name.strip():
+            raise UserError("the policy has no name", where=f"policy argument '{spec}'", fix="write name=location")
+        if name in entered:
+            raise UserError(f"policy name '{name}' is given twice", where=f"policy argument '{spec}'",
+                            fix="give each policy its own name (name=location)")
+        entered[name] = location
+    if not entered and not (Path(out) / "policies.json").exists():
+        raise UserError("no policies.json in the run", where=str(out), fix="name the policies to enter as arguments")
+    return entered
+
+
+def enter_policies(store: RunStore, entered: dict[str, str]) -> None:
+    """Write the parsed policy arguments as the run's policies.json (none: keep the run's own)."""
+    if entered:
         write_json(store.path("policies.json"), entered)
-    elif not store.path("policies.json").exists():
-        raise UserError("no policies.json in the run", where=str(store.root), fix="name the policies to enter as arguments")
 
 
 def entrants(ctx: Context) -> dict[str, str]:

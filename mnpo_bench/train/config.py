@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from mnpo_bench.devices import DEVICE_PATTERN
 from mnpo_bench.settings import Section
 
 
@@ -23,4 +24,4 @@ class TrainConfig(Section):
         None, ge=2, description="responses sampled per train prompt in iterations t > 1 (null: generation.n_samples)")
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method recipe overrides, e.g. {mnpo: {optim: {lr: 1e-4}}}")
-    device: str = Field("auto", description="training device: 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="training device: 'auto', 'cpu', 'cuda' or 'cuda:N'")

@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pyarrow import ArrowException
+
 from mnpo_bench.errors import UserError
 from mnpo_bench.registry import Registry
+from mnpo_bench.settings import read_text
 from mnpo_bench.store import stable_hash
 
 REQUIRED = ("prompt", "chosen", "rejected")
@@ -34,7 +37,12 @@ def read_preferences(source: str) -> pd.DataFrame:
         raise UserError("preference file not found", where=source, fix="check the path passed to --data")
     else:
         frame = _read_hub(source[3:] if source.startswith("hf:") else source)
-    return normalise_preferences(frame, source)
+    rows = normalise_preferences(frame, source)
+    same = np.flatnonzero((rows["chosen"] == rows["rejected"]).to_numpy())
+    if len(same):
+        raise UserError(f"{len(same)} row(s) have chosen identical to rejected (first: row {int(same[0])})", where=source,
+                        fix="drop those rows: a pair of identical responses says nothing about preference")
+    return rows
 
 
 def normalise_preferences(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -52,6 +60,10 @@ def normalise_preferences(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     if "prob" not in out.columns:
         out["prob"] = 1.0
     prob = pd.to_numeric(out["prob"], errors="coerce").astype(float)
+    unreadable = prob.isna() & out["prob"].notna()
+    if unreadable.any():
+        raise UserError(f"row {int(np.flatnonzero(unreadable)[0])} field 'prob' is not a number", where=where,
+                        fix="prob is the probability that chosen beats rejected, in [0, 1]")
     bad = prob.notna() & ((prob < 0) | (prob > 1))
     if bad.any():
         raise UserError(f"row {int(np.flatnonzero(bad)[0])} field 'prob' is outside [0, 1]", where=where,
@@ -75,8 +87,12 @@ def _read_file(path: Path) -> pd.DataFrame:
         if path.suffix == ".jsonl":
             return pd.read_json(path, lines=True, dtype=False)
         if path.suffix == ".json":
-            return pd.DataFrame(json.loads(path.read_text()))
-    except (ValueError, OSError) as exc:
+            records = json.loads(read_text(path, "preference file"))
+            if not isinstance(records, list):
+                raise UserError(f"expected a JSON list of rows, got a {type(records).__name__}", where=str(path),
+                                fix="write [{\"prompt\": ..., \"chosen\": ..., \"rejected\": ...}, ...]")
+            return pd.DataFrame(records)
+    except (ValueError, OSError, ArrowException) as exc:
         raise UserError(f"cannot read preference file ({exc})", where=str(path), fix="give TRL-format rows") from None
     raise UserError(f"unsupported file type '{path.suffix}'", where=str(path), fix="use .parquet, .jsonl or .json")
 

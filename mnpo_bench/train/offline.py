@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mnpo_bench.errors import UserError
+from mnpo_bench.devices import check_device
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import stable_hash, write_json
 from mnpo_bench.train.data import read_preferences
@@ -32,8 +33,11 @@ def train_offline(recipe_name: str, data: str, *, model: str | None, out: Path, 
     progress = progress or Progress(quiet=True)
     recipe = load_recipe(recipe_name, profile, overrides, where="RECIPE")
     pairs = read_preferences(data)
-    reference = _reference(model, progress)
     prefs = _split_players(pairs, recipe.opponents.population, persona_column, data)
+    check_device(device, "--device")
+    if not 0 <= seed < 2**32:
+        raise UserError(f"seed {seed} is outside 0 to 2^32-1", where="--seed", fix="give a seed in numpy's range")
+    reference = _reference(model, progress)
     root = Path(out).resolve() / recipe.method
     key = stable_hash(recipe.model_dump(mode="json"), data, reference, persona_column, seed)
     work = Path(out).resolve() / ".work" / key

@@ -15,6 +15,7 @@ which the policies stage merges into policies.json.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context
@@ -71,12 +72,16 @@ def resolve_recipes(ctx: Context) -> dict[str, Recipe]:
 
 
 def _players(ctx: Context, recipe: Recipe) -> list[str | None]:
-    """[None] for one-policy methods; the panel's persona names for HT-MNPO."""
+    return players_of(ctx.config, recipe)
+
+
+def players_of(config: Any, recipe: Recipe) -> list[str | None]:
+    """[None] for one-policy methods; the panel's persona names for HT-MNPO (`config` is the RunConfig)."""
     if recipe.opponents.population != "ht":
         return [None]
     from mnpo_bench.panel.personas import resolve_panel
 
-    names = sorted({persona.name for persona, _ in resolve_panel(ctx.config.panel).members})
+    names = sorted({persona.name for persona, _ in resolve_panel(config.panel).members})
     if len(names) < 2:
         raise UserError("HT-MNPO needs a panel with at least two personas", where="panel.preset",
                         fix="pick a panel preset with several personas")

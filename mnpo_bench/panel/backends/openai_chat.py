@@ -38,7 +38,7 @@ class OpenAIParams(Section):
     """Parameters of an OpenAI-compatible judge persona."""
 
     model: str = Field(..., description="model name the endpoint serves")
-    base_url: str | None = Field(None, description="endpoint root, e.g. http://localhost:8000/v1; null: api.openai.com")
+    base_url: str | None = Field(None, pattern=r"^https?://[^\s/]+", description="endpoint root, e.g. http://localhost:8000/v1; null: api.openai.com")
     api_key_env: str | None = Field("OPENAI_API_KEY", description="environment variable holding the API key; null for a server without keys")
     template: str = Field(..., description="prompt template file beside the persona, or inline text")
     system: str | None = Field(None, description="optional system message")
