@@ -274,6 +274,9 @@ class PreferenceRecipe:
             state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in full_state.items()}
             with atomic_dir(out) as scratch:
                 model.save_pretrained(scratch, state_dict=state)
+                config = json.loads((scratch / "config.json").read_text())  # save_pretrained names the fp32 masters
+                config["dtype"] = str(dtype).removeprefix("torch.")  # dtype: what the saved weights are stored in
+                write_json(scratch / "config.json", config)
                 self.tokenizer.save_pretrained(scratch)
         self.accelerator.wait_for_everyone()
         return out

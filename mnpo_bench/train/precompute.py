@@ -23,14 +23,17 @@ from mnpo_bench.train.logprobs import encode_pair, precompute_logps
 def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch_size: int,
                 device: str = "auto", precision: str = "no", tiles: LogProbTiles | None = None) -> dict[str, list]:
     """Summed log-probs and lengths of every pair's chosen and rejected response under one frozen policy
-    (see `logprobs.precompute_logps` for the keys), with fp32 weights under the same autocast as training
-    (`precision` "bf16"/"fp16" on GPU, "no" otherwise)."""
+    (see `logprobs.precompute_logps` for the keys), with fp32 weights under the same autocast as the
+    trainer's `Accelerator(mixed_precision=precision)`: bf16 on GPU and on CPU, fp16 on GPU only
+    (`recipes.resolve_precision` refuses fp16 on a CPU), none for "no". Matching precisions make the
+    stored reference log-probs equal the policy's at step 0 (DDP; FSDP2's and DeepSpeed's bf16 engines keep
+    bf16 weights instead of autocasting fp32 ones, see docs/train.md)."""
     from mnpo_bench.policy.load import load_policy
 
     model, tokenizer = load_policy(policy_path, device=device, dtype="float32")
     encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, max_length) for r in pairs.itertuples()]
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    autocast = torch.autocast(model.device.type, dtype=dtype) if dtype and model.device.type == "cuda" else nullcontext()
+    autocast = torch.autocast(model.device.type, dtype=dtype) if dtype else nullcontext()
     with autocast:
         scores = precompute_logps(model, tokenizer, encoded, batch_size, model.device, tiles)
     del model

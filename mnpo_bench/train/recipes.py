@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnpo_bench import settings
 from mnpo_bench.errors import UserError, did_you_mean
@@ -104,6 +104,16 @@ class Recipe(Section):
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 on GPU, none on CPU")
     gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", description="auto: on for GPU, off on CPU")
     paper: dict[str, Any] = Field(default_factory=dict, description="overrides with the paper's settings (7–9B)")
+
+    @field_validator("mixed_precision", "gradient_checkpointing", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any, info: Any) -> Any:
+        """YAML reads an unquoted `no`/`off` as false and `on` as true: map them back to the words meant."""
+        if isinstance(value, bool):
+            if info.field_name == "mixed_precision":
+                return "no" if value is False else value  # `mixed_precision: yes` stays an error
+            return "on" if value else "off"
+        return value
 
     @model_validator(mode="after")
     def _check_loss(self) -> "Recipe":
@@ -201,6 +211,9 @@ def check_overrides(config: Any) -> None:
 def resolve_precision(recipe: Recipe, on_gpu: bool) -> str:
     """The mixed precision a recipe trains (and precomputes) with: its setting, or for "auto" bf16 on GPU
     and none on CPU. Precompute and training must agree, so the stored log-probs match the policy's at t = 0."""
+    if recipe.mixed_precision == "fp16" and not on_gpu:
+        raise UserError("fp16 mixed precision needs a GPU (on a CPU it would silently train in fp32)",
+                        where="mixed_precision", fix="set mixed_precision: bf16 or 'no' on a CPU, or train on a GPU")
     if recipe.mixed_precision != "auto":
         return recipe.mixed_precision
     return "bf16" if on_gpu else "no"
