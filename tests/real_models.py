@@ -85,8 +85,8 @@ def byte_level_tokenizer(base_vocab: int, specials: list[str], *, bos: str | Non
     return tokenizer
 
 
-def build_llama3_style(directory: Path, *, vocab_size: int = 128_256, hidden: int = 32, eot_logit: float = 10.4,
-                       seed: int = 0) -> str:
+def build_llama3_style(directory: Path, *, vocab_size: int = 128_256, hidden: int = 32, layers: int = 1,
+                       eot_logit: float = 10.4, seed: int = 0) -> str:
     """A Llama-3-style checkpoint in `directory` (module docstring); returns its path as str.
 
     `vocab_size` >= 10 + 256: smaller values keep Llama 3's special-token layout above a smaller byte vocab.
@@ -100,7 +100,7 @@ def build_llama3_style(directory: Path, *, vocab_size: int = 128_256, hidden: in
                              ("<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"))
     torch.manual_seed(seed)
     model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=vocab_size, hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=1,
+        vocab_size=vocab_size, hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, rope_theta=500_000.0,
         tie_word_embeddings=False, bos_token_id=bos, eos_token_id=[end_of_text, eot],
     ))
