@@ -97,6 +97,8 @@ class Pool:
     rows: tuple[np.ndarray, np.ndarray]  # (R,) prompt and slot of each nonzero pi entry, grouped by (k, m)
     mix: sparse.csr_matrix  # (G, R) pi's weight of each entry in its (k, m) group
     groups: tuple[np.ndarray, np.ndarray]  # (G,) prompt and model of each group
+    candidates: np.ndarray  # (G, width) bool: a pool slot holding an answer
+    unplayed: np.ndarray  # (G, width) bool: a slot holding an answer the group's model does not play
 
     @classmethod
     def build(cls, answers: pd.DataFrame, n: int) -> "Pool":
@@ -116,7 +118,17 @@ class Pool:
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
         member = np.cumsum(np.r_[True, group[1:] != group[:-1]]) - 1  # (R,) group of each entry
         mix = sparse.csr_matrix((pi[k, m, x], (member, np.arange(len(k)))), shape=(len(starts), len(k)))
-        return cls(prompt_of, local, width, pi, present, (k, x), mix, (k[starts], m[starts]))
+        gk, gm = k[starts], m[starts]
+        candidates = present[gk]
+        return cls(prompt_of, local, width, pi, present, (k, x), mix, (gk, gm), candidates,
+                   candidates & (pi[gk, gm] == 0))
+
+    def mixed(self, rows: np.ndarray) -> np.ndarray:
+        """(G, width): per (prompt, model) group, its pi-weighted sum of `rows` (R, width), one per played
+        answer. Where every model plays a single answer (one answer per model and prompt), that is `rows`."""
+        if self.mix.shape[0] == self.mix.shape[1]:  # G == R: one entry per group, of weight 1
+            return rows
+        return self.mix @ rows
 
 
 def tally_answers(pool: Pool, score: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,18 +152,18 @@ def per_prompt_gaps(pool: Pool, won: np.ndarray, met: np.ndarray) -> np.ndarray:
     """(K, n) Nash gap of each model on each prompt (NaN where undefined), in score units (0 to 1/2), from
     the tally (`tally_answers`) of the battles between answers."""
     k_prompts, n, width = pool.pi.shape
-    Q = np.divide(won, met, out=np.zeros(len(won)), where=met > 0).reshape(k_prompts, width, width)
+    Q = (won / np.maximum(met, 1)).reshape(k_prompts, width, width)  # 0 where unmet (won is 0 there too)
     known = (met > 0).reshape(k_prompts, width, width)  # symmetric
     diag = np.arange(width)
     Q[:, diag, diag], known[:, diag, diag] = 0.5, True
     # value[k, m, y] = sum_x pi[k, m, x] Q[k, x, y], over the few x each model plays (sparse, not K dense matmuls)
     rk, rx = pool.rows
-    value_g = pool.mix @ Q[rk, rx]  # (G, width)
-    unknown_g = (pool.mix @ ~known[rk, rx]) > 0  # (G, width): y unjudged against some x the model plays
+    value_g = pool.mixed(Q[rk, rx])  # (G, width)
+    unknown_g = pool.mixed(~known[rk, rx]) > 0  # (G, width): y unjudged against some x the model plays
     gk, gm = pool.groups
-    eligible = ~unknown_g & pool.present[gk]  # (G, width)
-    best = np.where(eligible, value_g, -np.inf).max(-1)
-    outside = (eligible & (pool.pi[gk, gm] == 0)).any(-1)  # an eligible answer the model does not play
+    eligible = ~unknown_g & pool.candidates  # (G, width)
+    best = np.max(value_g, axis=-1, where=eligible, initial=-np.inf)
+    outside = (~unknown_g & pool.unplayed).any(-1)  # an eligible answer the model does not play
     gap = np.full((k_prompts, n), np.nan)
     gap[gk, gm] = np.where(outside, np.maximum(best, 0.5) - 0.5, np.nan)
     return gap

@@ -39,12 +39,12 @@ def prompt_scores(battles: Battles, reference: int | None) -> dict[str, np.ndarr
     ab, ba = (prompt * n + a) * n + b, (prompt * n + b) * n + a
     won = (np.bincount(ab, s, size) + np.bincount(ba, 1 - s, size)).reshape(k, n, n)
     met = (np.bincount(ab, minlength=size) + np.bincount(ba, minlength=size)).reshape(k, n, n)
-    P = np.divide(won, met, out=np.full(won.shape, np.nan), where=met > 0)  # (K, n, n) mean score of i vs j
+    P = won / np.maximum(met, 1)  # (K, n, n) mean score of i vs j; 0 where they did not meet (won is 0 there)
     opponents = (met > 0).sum(-1)
-    field = np.divide(np.nansum(P, -1), opponents, out=np.full((k, n), np.nan), where=opponents > 0)
+    field = np.divide(P.sum(-1), opponents, out=np.full((k, n), np.nan), where=opponents > 0)
     scores = {"win_rate": field}
     if reference is not None:
-        vs_ref = P[:, :, reference].copy()
+        vs_ref = np.where(met[:, :, reference] > 0, P[:, :, reference], np.nan)
         vs_ref[:, reference] = np.nan
         scores["win_rate_vs_ref"] = vs_ref
     return scores
@@ -58,7 +58,8 @@ def paired_differences(scores: np.ndarray, rounds: int, rng: np.random.Generator
     k, n = scores.shape
     i, j = np.triu_indices(n, 1)
     both = ~np.isnan(scores[:, i]) & ~np.isnan(scores[:, j])  # (K, pairs)
-    d = np.where(both, np.nan_to_num(scores[:, i]) - np.nan_to_num(scores[:, j]), 0.0)  # (K, pairs)
+    filled = np.nan_to_num(scores)
+    d = np.where(both, filled[:, i] - filled[:, j], 0.0)  # (K, pairs)
     count = both.sum(0)
     diff = np.divide(d.sum(0), count, out=np.full(count.shape, np.nan), where=count > 0)
     # paired t: our own nan-aware vectorised mean and SD over ~thousands of pairs; the t distribution from scipy
@@ -70,8 +71,11 @@ def paired_differences(scores: np.ndarray, rounds: int, rng: np.random.Generator
     lo = hi = np.full(count.shape, np.nan)
     if rounds > 0 and k > 0:
         draws = prompt_draws(k, rounds, rng)  # (R, K)
-        sums, counts = draws @ d, draws @ both  # (R, pairs)
-        means = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
+        if both.all():  # every pair scored on every prompt: each round's count is k
+            means = (draws @ d) / k  # (R, pairs)
+        else:
+            sums, counts = draws @ d, draws @ both.astype(float)  # (R, pairs)
+            means = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
         lo, hi = percentiles(means)
     return {"i": i, "j": j, "n_prompts": count, "diff": diff, "diff_lo": lo, "diff_hi": hi, "t": t, "p_value": p_value}
 
