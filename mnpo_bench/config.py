@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mnpo_bench import settings
 from mnpo_bench.bench.config import BenchConfig
@@ -23,15 +23,15 @@ from mnpo_bench.tournament.config import TournamentConfig
 from mnpo_bench.train.config import TrainConfig
 
 
-RUN_NAME_PATTERN = r"^[A-Za-z0-9_+=-][A-Za-z0-9._+=-]*$"  # one path component: no '/', no leading '.', not empty
+RUN_NAME_PATTERN = r"^[^/\\\x00]+$"  # one path component: no '/' or '\\', not empty ('.' and '..': _one_component)
 
 
 class RunConfig(Section):
     """Everything `mnpo-bench run` needs; every field has a default, so no config at all is valid."""
 
     name: str = Field("default", pattern=RUN_NAME_PATTERN, description="run name: the run directory is "
-                      "<runs_dir>/<name> and the leaderboard <publish_dir>/<name>, so one path component (letters, "
-                      "digits, '.', '_', '-', '+', '='; not starting with '.'); with --out DIR and no name set, the name is DIR's")
+                      "<runs_dir>/<name> and the leaderboard <publish_dir>/<name>, so one path component (no '/', not "
+                      "'.' or '..', not empty); with --out DIR and no name set, the name is DIR's")
     seed: int = Field(0, ge=0, lt=2**32, strict=True, description="seeds every sample, label, split and bootstrap of the run (0 to 2^32-1, numpy's range)")
     runs_dir: str = Field("runs", description="parent directory of run directories")
     prompts: PromptsConfig = Field(default_factory=PromptsConfig, description="prompt source")
@@ -42,6 +42,14 @@ class RunConfig(Section):
     tournament: TournamentConfig = Field(default_factory=TournamentConfig, description="mixed-policy tournament")
     bench: BenchConfig = Field(default_factory=BenchConfig, description="standard benchmarks")
     leaderboard: LeaderboardConfig = Field(default_factory=LeaderboardConfig, description="ratings and publishing")
+
+    @field_validator("name")
+    @classmethod
+    def _one_component(cls, name: str) -> str:
+        """'.' and '..' would put the run (and its published leaderboard) outside their folders."""
+        if name.strip(".") == "":
+            raise ValueError("must name a folder, not '.' or '..'")
+        return name
 
 
 def load_config(path: Path | None, overrides: list[str] | None = None) -> RunConfig:

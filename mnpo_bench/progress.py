@@ -63,3 +63,24 @@ class Bar:
 
 def _len(items: Iterable[object]) -> int | None:
     return len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+
+
+def hf_progress_hidden(fn):
+    """Decorate `fn` so that transformers' own progress bars (weight loading, downloads) are off while it runs
+    and back as they were afterwards: ours is the one display inside our calls, but a user's own transformers
+    code in the same process keeps its bars (transformers' switch is process-wide)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from transformers.utils import logging as hf_logging
+
+        was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_on:
+                hf_logging.enable_progress_bar()
+
+    return wrapper

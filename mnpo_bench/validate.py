@@ -50,7 +50,12 @@ def _validate_policy(config: RunConfig) -> list[str]:
     if config.policy.model != "tiny":
         from mnpo_bench.policy.load import check_model_location
 
-        check_model_location(config.policy.model, where="policy.model")
+        location = check_model_location(config.policy.model, where="policy.model")
+        from transformers import AutoTokenizer
+
+        from mnpo_bench.policy.chat import ensure_chat_template
+
+        ensure_chat_template(AutoTokenizer.from_pretrained(location), where="policy.model")
     lines.append(f"ok  policy {config.policy.model}")
     from mnpo_bench.generation.generate import GENERATION_BACKENDS as BACKENDS
 

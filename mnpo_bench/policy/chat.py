@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-# The template of the embedded tiny model; also the fallback for a tokenizer that has none.
+# The template of the embedded tiny model (a checkpoint without a template of its own is an error, never given it).
 TINY_CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
@@ -22,10 +22,18 @@ _PROBE = "MNPOENDOFTURNPROBE"  # plain text no template rewrites; what follows i
 _END_OF_TURN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> (template, token id)
 
 
-def ensure_chat_template(tokenizer: Any) -> Any:
-    """Give `tokenizer` the tiny template if it has no chat template of its own; returns it."""
+def ensure_chat_template(tokenizer: Any, where: str | None = None) -> Any:
+    """`tokenizer` with a pad token, after checking it has a chat template of its own; a UserError naming the
+    checkpoint (and `where`, the setting that named it) when it has none: rendering prompts in another model's
+    format would silently train and sample on text the model never saw. Returns the tokenizer."""
     if not getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = TINY_CHAT_TEMPLATE
+        from mnpo_bench.errors import UserError
+
+        name = getattr(tokenizer, "name_or_path", None) or "the policy"
+        raise UserError(f"the tokenizer of '{name}' has no chat template", where=where or str(name),
+                        fix="give the checkpoint one (tokenizer.chat_template = <Jinja template>; "
+                            "tokenizer.save_pretrained(DIR)), e.g. mnpo_bench.policy.chat.TINY_CHAT_TEMPLATE for the "
+                            "tiny model's <|role|> format")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

@@ -11,7 +11,7 @@ import torch
 from mnpo_bench.policy.config import PolicyConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.policy.chat import ensure_chat_template
-from mnpo_bench.progress import Progress
+from mnpo_bench.progress import Progress, hf_progress_hidden
 
 
 def resolve_policy(config: PolicyConfig, progress: Progress | None = None) -> str:
@@ -99,13 +99,12 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return getattr(torch, dtype)
 
 
+@hf_progress_hidden
 def load_policy(path: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
     """(model, tokenizer) of the causal LM at `path`, in eval mode, tokenizer with a chat template and a
     pad token, left padding for batched generation."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # one progress display: ours
     torch_device = pick_device(device)
     tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(path))
     tokenizer.padding_side = "left"

@@ -20,7 +20,7 @@ from mnpo_bench.policy.config import TinyModelConfig
 from mnpo_bench.paths import cache_dir
 from mnpo_bench.policy.chat import END_TOKEN, TINY_CHAT_TEMPLATE, encode_dialogue
 from mnpo_bench.policy.corpus import CORPUS_VERSION, build_corpus
-from mnpo_bench.progress import Progress
+from mnpo_bench.progress import Progress, hf_progress_hidden
 from mnpo_bench.store import atomic_dir, stable_hash
 
 SPECIAL_TOKENS = [END_TOKEN, "<|pad|>", "<|user|>", "<|assistant|>", "<|system|>"]
@@ -70,11 +70,10 @@ def train_tokenizer(texts: list[str], vocab_size: int):
     return tokenizer
 
 
+@hf_progress_hidden
 def _build_into(directory: Path, config: TinyModelConfig, progress: Progress) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # one progress display: ours
 
     started = time.time()
     corpus = build_corpus(config.corpus_size, config.seed)

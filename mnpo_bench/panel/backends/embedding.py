@@ -21,6 +21,7 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.panel.backends import Backend, Comparison, Verdict
 from mnpo_bench.panel.biases import sigmoid
 from mnpo_bench.settings import Section
+from mnpo_bench.progress import hf_progress_hidden
 
 
 class EmbeddingParams(Section):
@@ -69,12 +70,11 @@ class MiniLMEncoder:
 
 
 @lru_cache(maxsize=4)
+@hf_progress_hidden
 def load_encoder(model: str, device: str) -> Any:
     """An encoder with `.encode(texts, batch_size=..., ...)` for `model` on `device`, loaded once per process."""
     import torch
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # one progress display: ours
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     try:
         if model == "minilm":

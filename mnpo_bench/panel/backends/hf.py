@@ -7,6 +7,7 @@ from typing import Any
 
 from mnpo_bench.errors import UserError
 from mnpo_bench.panel.backends import Backend
+from mnpo_bench.progress import hf_progress_hidden
 
 
 def resolve_model(name: str, where: str) -> str:
@@ -31,14 +32,13 @@ def model_fingerprint(name: str) -> Any:
     return checkpoint_fingerprint(str(path)) if path.is_dir() else None
 
 
+@hf_progress_hidden
 def load_pretrained(auto_class: Any, name: str, device: str, dtype: str, where: str) -> tuple[Any, Any]:
     """(model in eval mode on the device, tokenizer with a pad token) for `name` via `auto_class`."""
     from transformers import AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     from mnpo_bench.policy.load import pick_device, pick_dtype
 
-    hf_logging.disable_progress_bar()  # one progress display: ours
     location = resolve_model(name, where)
     torch_device = pick_device(device)
     try:
