@@ -170,6 +170,9 @@ def build_run(root: Path, name: str = "demo", *, n_battles: int = 2000, models: 
     generations = _answers(["reference"], train_prompts, 3, rng)
     write_table(run / "generations.parquet", generations)
     write_table(run / "judgments.parquet", _judgments(generations, rng))
+    write_json(run / "panel_diagnostics.json", {"non_transitivity": {  # the annotate stage's block, as data
+        "cyclic_triad_share": 0.25, "decided_triads": 40, "curl_share": 0.125, "curl_prompts": 12,
+        "mixed_lottery_share": 0.5, "lottery_prompts": 12}})
     write_table(run / "responses.parquet", _answers(list(models), prompts[prompts["split"] == "eval"].head(200), 1, rng))
     battles = _battles(models, n_eval, rng).head(n_battles)
     write_table(run / "battles.parquet", battles)

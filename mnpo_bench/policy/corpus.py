@@ -1,112 +1,120 @@
-"""The built-in SFT corpus of the tiny policy: answers to the prompt families in deliberately mixed styles.
+"""The built-in SFT corpus of the tiny policy: answers that combine independently drawn attributes.
 
-Each prompt gets one response drawn from a mixture of styles (terse, stated, worked, chatty, hedged), of
-correctness (right or off by a little) and, for lists, of format and count. A model fitted to this mixture
-samples answers that differ in length, format and correctness, which is what gives the panel's personas
-something to disagree about.
+Every response is [warm opener] [reasoning] [hedge] core [warm closers], each part drawn independently:
+
+- correctness: the gold answer (p = 0.7) or one a little off (lists: a wrong item count);
+- reasoning: 0 to 3 short reasoning clauses before the answer, each naming one reasoning word
+  ("step by step", "because", "since", "so", "therefore"), uniformly;
+- warmth: 0 to 3 warm phrases ("Sure!", "I hope this helps.", ...), uniformly;
+- hedging: none (p = 0.7) or one hedge ("I think", "Maybe", ...);
+- format (lists): the requested one (p = 0.6) or another.
+
+Reasoning and warmth both cost words, which is the tension the `cyclic` panel lives on: a response cannot
+be short, reasoned and warm at once, so brevity, explanation and warmth rank the same samples differently,
+and when three samples are spread over that trade-off (one reasoned, one warm, one short) each persona's
+ranking is a rotation of the others' and the majority cycles. Nothing here names a persona: the corpus
+only makes every combination of attributes occur, so the policy's own samples spread over the trade-off.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 
 from mnpo_bench.prompts.families import FAMILIES, ITEMS, Prompt
 
-CORPUS_VERSION = 1  # bump when the corpus changes, so cached tiny models are rebuilt
+CORPUS_VERSION = 3  # bump when the corpus changes, so cached tiny models are rebuilt
 
-OPENERS = ["Sure! ", "Of course. ", "Great question! ", "Happy to help. "]
-CLOSERS = [" I hope this helps.", " Let me know if you have any other questions.", " Have a nice day!"]
-
-
-def _chatty(rng: random.Random, core: str) -> str:
-    return rng.choice(OPENERS) + core + rng.choice(CLOSERS)
-
-
-def _hedged(rng: random.Random, core: str) -> str:
-    return rng.choice(["I think ", "Maybe ", "Probably "]) + core[0].lower() + core[1:].rstrip(".") + \
-        rng.choice([", but I am not sure.", ", I could be wrong.", ", if I remember right."])
+# Every warm phrase and reasoning clause is three words long, so each level of either costs the same length.
+OPENERS = ["Sure thing, friend! ", "Of course, friend! ", "Great question, friend! ", "Happy to help! "]
+CLOSERS = [" Hope this helps!", " Let me know!", " Have a nice day!"]
+REASONS = ["Because I checked,", "Since I counted,", "Each step checked,", "Therefore, to conclude,", "So, in short,"]
+HEDGES = ["Maybe ", "Probably "]
+LEVELS = (0, 1, 2, 3)  # how many reasoning clauses / warm phrases a response carries
 
 
-def _number_answer(rng: random.Random, item: Prompt) -> str:
-    value = int(item.gold)
-    if rng.random() < 0.3:
-        value += rng.choice([-2, -1, 1, 2, 10])
-    style = rng.random()
-    if style < 0.2:
-        return str(value)
-    if style < 0.45:
-        return f"The answer is {value}."
-    if style < 0.65:
-        match = re.search(r"-?\d+ [-+*] -?\d+", item.prompt)
-        if match:
-            return f"Let me work it out. {match.group(0)} = {value}. So the answer is {value}."
-        return f"Let me count them one by one. I count {value}. So the answer is {value}."
-    if style < 0.85:
-        return _chatty(rng, f"The answer is {value}.")
-    return _hedged(rng, f"The answer is {value}.")
+def _attributes(rng: random.Random) -> dict[str, object]:
+    """One independent draw of every attribute (see the module docstring)."""
+    return {
+        "correct": rng.random() < 0.7,
+        "reasoning": rng.choice(LEVELS),
+        "warmth": rng.choice(LEVELS),
+        "hedged": rng.random() < 0.3,
+    }
 
 
-def _yesno_answer(rng: random.Random, item: Prompt) -> str:
-    answer = item.gold if rng.random() < 0.75 else ("no" if item.gold == "yes" else "yes")
-    word = answer.capitalize()
+def _compose(rng: random.Random, attrs: dict[str, object], core: str) -> str:
+    """The response text: [opener] [reasoning clauses] [hedge] core [closers]."""
+    text = core
+    if attrs["hedged"]:
+        text = rng.choice(HEDGES) + text[0].lower() + text[1:]
+    reasons = rng.sample(REASONS, int(attrs["reasoning"]))
+    if reasons:
+        text = " ".join([reasons[0]] + [r[0].lower() + r[1:] for r in reasons[1:]]) + " " + text[0].lower() + text[1:]
+    warm = int(attrs["warmth"])
+    opener = warm == len(CLOSERS) + 1 or (warm >= 1 and rng.random() < 0.5)
+    closers = rng.sample(CLOSERS, warm - int(opener))
+    if opener:
+        text = rng.choice(OPENERS) + text[0].upper() + text[1:]
+    text = text[0].upper() + text[1:] + "".join(closers)
+    return text
+
+
+def _number_answer(rng: random.Random, item: Prompt, attrs: dict[str, object]) -> str:
+    value = int(item.gold) if attrs["correct"] else int(item.gold) + rng.choice([-2, -1, 1, 2, 10])
+    return _compose(rng, attrs, rng.choice([f"The answer is {value}.", f"It is {value}."]))
+
+
+def _yesno_answer(rng: random.Random, item: Prompt, attrs: dict[str, object]) -> str:
+    answer = item.gold if attrs["correct"] else ("no" if item.gold == "yes" else "yes")
     statement = item.prompt[3:].rstrip("?")
-    style = rng.random()
-    if style < 0.3:
-        return f"{word}."
-    if style < 0.55:
-        return f"{word}, {statement}." if answer == "yes" else f"{word}, it is not true that {statement}."
-    if style < 0.8:
-        return _chatty(rng, f"{word}.")
-    return _hedged(rng, f"{word}.")
+    return _compose(rng, attrs, f"{answer.capitalize()}, {statement}." if answer == "yes" else f"No, not {statement}.")
 
 
-def _list_answer(rng: random.Random, item: Prompt) -> str:
+def _list_answer(rng: random.Random, item: Prompt, attrs: dict[str, object]) -> str:
     n = item.meta["n_items"]
-    count = n if rng.random() < 0.7 else max(1, n + rng.choice([-1, 1, 2]))
+    topic = item.meta["topic"]
+    count = n if attrs["correct"] else max(1, n + rng.choice([-1, 1, 2]))
     fmt = item.meta["format"] if rng.random() < 0.6 else rng.choice(["numbered", "bullets", "comma"])
-    words = rng.sample(ITEMS[item.meta["topic"]], min(count, len(ITEMS[item.meta["topic"]])))
+    words = rng.sample(ITEMS[topic], min(count, len(ITEMS[topic])))
     if fmt == "numbered":
         body = "\n".join(f"{i}. {w}" for i, w in enumerate(words, start=1))
     elif fmt == "bullets":
         body = "\n".join(f"- {w}" for w in words)
     else:
         body = ", ".join(words)
-    style = rng.random()
-    if style < 0.4:
-        return body
-    if style < 0.8:
-        return f"Here are {len(words)} {item.meta['topic']}:\n{body}"
-    return _chatty(rng, f"Here are some {item.meta['topic']}:\n{body}\n")
+    return _compose(rng, attrs, f"Here are {len(words)} {topic}:\n{body}\n")
 
 
-def _text_answer(rng: random.Random, item: Prompt) -> str:
+def _text_answer(rng: random.Random, item: Prompt, attrs: dict[str, object]) -> str:
     answer = item.gold
-    if rng.random() < 0.3:
+    if not attrs["correct"]:
         words = answer.split()
         rng.shuffle(words)
         answer = " ".join(words[: max(1, len(words) - 1)])
-    style = rng.random()
-    if style < 0.4:
-        return answer
-    if style < 0.7:
-        return f"Here it is: {answer}"
-    if style < 0.85:
-        return _chatty(rng, f"Here it is: {answer}.")
-    return _hedged(rng, f"It is {answer}.")
+    return _compose(rng, attrs, f"Here it is: {answer}")
 
 
-ANSWERERS = {"number": _number_answer, "yesno": _yesno_answer, "list": _list_answer, "text": _text_answer}
+def respond(rng: random.Random, item: Prompt) -> tuple[str, dict[str, object]]:
+    """(response text, the attributes drawn for it) for one prompt."""
+    attrs = _attributes(rng)
+    kind = item.meta["answer_type"]
+    answer = {"number": _number_answer, "yesno": _yesno_answer, "list": _list_answer, "text": _text_answer}[kind]
+    return answer(rng, item, attrs), attrs
+
+
+ANSWERERS = {kind: (lambda rng, item: respond(rng, item)[0]) for kind in ("number", "yesno", "list", "text")}
 
 
 def build_corpus(size: int, seed: int) -> list[dict[str, str]]:
-    """`size` (prompt, response) dialogues over every built-in family, drawn from `seed`."""
+    """`size` (prompt, response) dialogues over every built-in family, drawn from `seed`; each dialogue's
+    `meta` (JSON) holds the prompt's metadata and the response's drawn attributes under "attributes"."""
     rng = random.Random(seed)
     names = sorted(FAMILIES)
     dialogues = []
     for i in range(size):
         item = FAMILIES[names[i % len(names)]](rng)
-        response = ANSWERERS[item.meta["answer_type"]](rng, item)
-        dialogues.append({"prompt": item.prompt, "response": response, "meta": json.dumps(item.meta)})
+        response, attrs = respond(rng, item)
+        dialogues.append({"prompt": item.prompt, "response": response,
+                          "meta": json.dumps({**item.meta, "attributes": attrs})})
     return dialogues

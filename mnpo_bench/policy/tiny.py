@@ -28,7 +28,8 @@ SPECIAL_TOKENS = [END_TOKEN, "<|pad|>", "<|user|>", "<|assistant|>", "<|system|>
 
 def tiny_model_dir(config: TinyModelConfig) -> Path:
     """Where the tiny model for `config` is cached (whether or not it is built yet)."""
-    key = stable_hash(config.model_dump(mode="json"), CORPUS_VERSION, TINY_CHAT_TEMPLATE)
+    # The corpus sample makes the key follow any change of the corpus code, even without a version bump.
+    key = stable_hash(config.model_dump(mode="json"), CORPUS_VERSION, TINY_CHAT_TEMPLATE, build_corpus(64, 0))
     return cache_dir() / "tiny" / key
 
 

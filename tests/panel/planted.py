@@ -1,14 +1,14 @@
 """Three planted policies with hand-written responses over the built-in prompts, for the cyclic preset.
 
-Each policy leads on two of three attributes and trails on the third (a Latin square):
+Each policy is best on one attribute, middle on another and worst on the third (a Latin square):
 
-    policy  brevity (concise)   confidence (confident)   explanation (explainer)   correct
-    A       shortest            2 hedges (least)         2 reasoning words         yes
-    B       middle              no hedge (most)          none (least)              yes
-    C       longest             1 hedge                  5 reasoning words (most)  no (lists: partly)
+    policy  brevity (concise)   explanation (explainer)    warmth (friendly)        correct
+    A       shortest            1 reasoning word (middle)  none (least)             yes
+    B       middle              none (least)               2 warm phrases (most)    yes
+    C       longest             3 reasoning words (most)   1 warm phrase (middle)   no (lists: partly)
 
-so by majority A beats B (brevity, explanation), B beats C (brevity, confidence) and C beats A
-(confidence, explanation): a Condorcet cycle. Mixing in correctness breaks C > A.
+so by majority A beats B (brevity, explanation), B beats C (brevity, warmth) and C beats A
+(explanation, warmth): a Condorcet cycle. Mixing in correctness breaks C > A.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def planted(n_prompts: int = 30, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFr
     for row in prompts.itertuples(index=False):
         right, wrong = _answers(json.loads(row.meta), row.gold)
         texts = {  # the answer goes last, so a list stays a clean list
-            "A": f"Maybe, because I think so: {right}",
-            "B": f"The answer, definitely and without any doubt at all: {right}",
-            "C": f"Let me go step by step, since this needs care, one step at a time. Probably, so therefore: {wrong}",
+            "A": f"Because: {right}",
+            "B": f"Sure! I hope this helps! {right}",
+            "C": f"Of course, I went one step at a time, since this needs care, because it matters: {wrong}",
         }
         for sample, (policy, text) in enumerate(texts.items()):
             rows.append({"policy": policy, "prompt_id": row.prompt_id, "sample": sample,

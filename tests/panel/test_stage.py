@@ -67,7 +67,8 @@ def test_stage_writes_tables_and_diagnostics(run_dir: Path, rule_panel: Path):
     assert diagnostics["krippendorff_alpha"] is not None and "panel" in diagnostics["cyclic_triads"]
     table = pd.read_csv(run_dir / "panel_annotators.csv")
     assert set(table["persona"]) == {"correctness", "concise", "sloppy-grader"}
-    assert table.set_index("persona").loc["sloppy-grader", "first_position_rate"] > 0.6
+    rates = table.set_index("persona")["first_position_rate"]  # correctness has no position bias; 0.5 expected
+    assert rates["sloppy-grader"] > 0.55 and rates["sloppy-grader"] > rates["correctness"] + 0.05, rates
     again = context(run_dir, preset=str(rule_panel))
     annotate_stage(again)
     assert again.skipped == ["annotate"]

@@ -45,6 +45,25 @@ def _summary(run: Run) -> pd.DataFrame | None:
     return board.annotators if board is not None else None
 
 
+NON_TRANSITIVITY = [("cyclic triads", "cyclic_triad_share"), ("decided triads", "decided_triads"),
+                    ("Hodge curl share", "curl_share"), ("mixed maximal lottery", "mixed_lottery_share"),
+                    ("prompts with a lottery", "lottery_prompts")]
+
+
+def _non_transitivity(run: Run) -> None:
+    """The panel's non-transitivity on the reference's own samples (panel_diagnostics.json), as metrics."""
+    path = run.file("panel_diagnostics.json")
+    block = reads.read_json(path).get("non_transitivity") if path else None
+    if not block:
+        ui.missing("no non-transitivity measured", f"{run.name}/panel_diagnostics.json")
+        return
+    st.markdown("**Non-transitivity of the training data** (panel_diagnostics.json: the panel over each "
+                "prompt's reference samples; shares are fractions)")
+    for column, (label, key) in zip(st.columns(len(NON_TRANSITIVITY)), NON_TRANSITIVITY):
+        value = block.get(key)
+        column.metric(label, "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
+
+
 @ui.run_page("Annotators")
 def render(run: Run, r: Roots) -> None:
     """The panel's agreement, biases and disagreement about the ranking for the picked run."""
@@ -56,6 +75,8 @@ def render(run: Run, r: Roots) -> None:
         else:
             st.markdown("**Panel summary** (leaderboard/annotators.csv; rates are fractions)")
             st.dataframe(summary, hide_index=True)
+    with ui.guard():
+        _non_transitivity(run)
     battles, judgments = run.table("battles"), run.table("judgments")
     with ui.guard():
         source = battles or judgments
