@@ -61,8 +61,8 @@ def test_a_larger_budget_continues_the_smaller_one(full, tmp_path, schedule):
 
 @pytest.mark.parametrize("args, needle", [
     (["--schedule", "swis"], "tournament.schedule"),
-    (["--budget", "-5"], "tournament.budget: budget -5 is negative"),
-    (["--budget", "0"], "below one comparison"),
+    (["--budget", "-5"], "'tournament.budget': Input should be greater than or equal to 1 (got -5)"),
+    (["--budget", "0"], "'tournament.budget': Input should be greater than or equal to 1 (got 0)"),
 ])
 def test_bad_schedule_input_is_one_line(full, tmp_path, args, needle):
     result = run_cli("tournament", "--replay", str(full), "--out", str(tmp_path / "x"), *args)

@@ -56,4 +56,6 @@ def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tmp_path,
     start = weights(Path(small_policy))
     assert first.keys() == second.keys()
     assert max(float((first[k] - start[k]).abs().max()) for k in first) > 1e-4  # training moved the weights
-    assert max(float((first[k] - second[k]).abs().max()) for k in first) <= 1e-6
+    # fp32 gradients averaged over two ranks vs summed in one batch differ in summation order only: measured
+    # max |diff| 9.6e-7 over 10 runs and 1.36e-6 once under load, so the bound is 2e-6 (training moves weights >1e-4)
+    assert max(float((first[k] - second[k]).abs().max()) for k in first) <= 2e-6
