@@ -20,7 +20,7 @@ from scipy import stats
 
 from mnpo_bench.cli import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 REPO = Path(__file__).resolve().parents[2]
 TINY = """name: tiny
 base:

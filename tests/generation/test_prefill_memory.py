@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.prefill_memory import measure
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 
 def test_prefill_at_vocab_128k_with_128_prompts_peaks_under_2_gb(llama3_style):

@@ -24,7 +24,7 @@ from mnpo_bench.progress import Progress
 from mnpo_bench.prompts.config import PromptsConfig
 from mnpo_bench.prompts.load import load_prompts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 SEED = 11
 
 

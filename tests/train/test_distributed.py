@@ -12,7 +12,7 @@ import torch
 
 from tests.train.conftest import arithmetic_pairs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 COMMON = ["--set", "optim.epochs=1", "--set", "max_length=64", "-q"]
 
 

@@ -13,7 +13,7 @@ from mnpo_bench.train.metrics import read_metrics
 from mnpo_bench.train.stage import train_stage
 from tests.train.test_stage import _context, panel_file, small_tiny  # noqa: F401 (module fixtures)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ONE_ITERATION = ["rdpo", "cdpo", "dno", "apo", "spo", "egpo", "nash_mp", "spin"]
 TWO_ITERATIONS = ["nash_md", "xpo", "onpo"]  # samplers differ from π_ref's once π_t has moved; ONPO's previous pairs
