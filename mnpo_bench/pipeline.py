@@ -15,12 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mnpo_bench.config import RunConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
-from mnpo_bench.store import Parts, RunStore, stable_hash
+from mnpo_bench.store import Parts, RunStore, stable_hash, write_text
 
 
 @dataclass
@@ -107,6 +110,24 @@ class Context:
         self.store.clear_parts(name)
         self.ran.append(name)
         return self.hashes[name]
+
+
+def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool = True) -> Context:
+    """The context of the run at --out (None: <runs_dir>/<name>), named after its directory unless the config
+    names it; holds the run directory's lock (a UserError when another process works there; `runner.run_stages`
+    frees it however the stages end); applies policy.cpu_threads and (`record`) writes the config to
+    config.yaml."""
+    if out is not None and config.name == RunConfig.model_fields["name"].default:
+        config = config.model_copy(update={"name": Path(out).name})
+    threads = config.policy.cpu_threads or (1 if config.policy.model == "tiny" else None)
+    if threads:  # process-wide, as torch's thread pool is
+        import torch
+
+        torch.set_num_threads(threads)
+    store = RunStore.open(Path(out) if out is not None else Path(config.runs_dir) / config.name).lock()
+    if record:
+        write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return Context(config=config, store=store, progress=Progress(quiet=quiet))
 
 
 def _jsonable(value: Any) -> Any:

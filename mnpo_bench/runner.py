@@ -10,19 +10,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from mnpo_bench.bench.stage import bench_stage
-from mnpo_bench.config import RunConfig, load_config
+from mnpo_bench.config import load_config
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation.stage import generate_stage
 from mnpo_bench.panel.stage import annotate_stage
-from mnpo_bench.pipeline import Context
+from mnpo_bench.pipeline import Context, open_run
 from mnpo_bench.policy.stage import policies_stage, policy_stage
-from mnpo_bench.progress import Progress
 from mnpo_bench.prompts.stage import prompts_stage
 from mnpo_bench.ratings.stage import leaderboard_stage
-from mnpo_bench.store import RunStore, file_hash, write_text
+from mnpo_bench.store import file_hash
 from mnpo_bench.tournament.stage import enter_policies, parse_policies, tournament_stage
 from mnpo_bench.train.stage import train_stage
 
@@ -49,37 +46,15 @@ def run_stages(ctx: Context, stages: list[Stage]) -> Context:
         if record["status"] == "done" and name.split("/")[0] not in listed:
             ctx.hashes.setdefault(name, record["input_hash"])
     started = time.time()
-    for _, section, stage in stages:
-        if section is None or getattr(ctx.config, section).enabled:
-            stage(ctx)
+    try:
+        for _, section, stage in stages:
+            if section is None or getattr(ctx.config, section).enabled:
+                stage(ctx)
+    finally:
+        ctx.store.unlock()  # the run directory's lock, taken by open_run (a no-op when not held)
     ctx.progress.note(f"done in {time.time() - started:.1f} s: ran {len(ctx.ran)} stage(s), "
                       f"skipped {len(ctx.skipped)} unchanged")
     return ctx
-
-
-def run_locked(ctx: Context, stages: list[Stage]) -> Context:
-    """`run_stages` on a context whose store `open_run` locked; the lock is freed however the stages end."""
-    try:
-        return run_stages(ctx, stages)
-    finally:
-        ctx.store.unlock()
-
-
-def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool = True) -> Context:
-    """The context of the run at --out (None: <runs_dir>/<name>), named after its directory unless the config
-    names it; holds the run directory's lock (a UserError when another process works there: the verbs free it
-    through `run_locked`); applies policy.cpu_threads and (`record`) writes the config to config.yaml."""
-    if out is not None and config.name == RunConfig.model_fields["name"].default:
-        config = config.model_copy(update={"name": Path(out).name})
-    threads = config.policy.cpu_threads or (1 if config.policy.model == "tiny" else None)
-    if threads:  # process-wide, as torch's thread pool is
-        import torch
-
-        torch.set_num_threads(threads)
-    store = RunStore.open(Path(out) if out is not None else Path(config.runs_dir) / config.name).lock()
-    if record:
-        write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    return Context(config=config, store=store, progress=Progress(quiet=quiet))
 
 
 def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | None = None,
@@ -89,7 +64,7 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
 
     config = load_config(config_path, overrides)
     validate_parts(config)
-    ctx = run_locked(open_run(config, out, quiet=quiet), RUN)
+    ctx = run_stages(open_run(config, out, quiet=quiet), RUN)
     print(f"results: {ctx.store.root}")
     return ctx
 
@@ -105,7 +80,7 @@ def run_tournament(policies: list[str], config_path: Path | None, overrides: lis
     entered = parse_policies(policies, Path(out))
     ctx = open_run(config, out, quiet=quiet)
     enter_policies(ctx.store, entered)
-    ctx = run_locked(ctx, TOURNAMENT_ONLY)
+    ctx = run_stages(ctx, TOURNAMENT_ONLY)
     print(f"results: {ctx.store.root}")
     return ctx
 
@@ -129,4 +104,4 @@ def annotate_run(run_dir: Path, overrides: list[str], *, quiet: bool = False) ->
     for stage, table in (("prompts", "prompts"), ("generate", "generations")):
         if ctx.store.stage_record(stage) is None:  # tables made outside the pipeline: hash their content
             ctx.hashes[stage] = file_hash(ctx.store.path(f"{table}.parquet"))
-    return run_locked(ctx, ANNOTATE_ONLY)
+    return run_stages(ctx, ANNOTATE_ONLY)

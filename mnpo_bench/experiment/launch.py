@@ -49,7 +49,8 @@ def run_job(job: Job, stages: str = "all", quiet: bool = True) -> dict[str, Any]
     """Run the job's stages ("all": the `run` pipeline; "upstream": prompts, policy, generate) in its run
     directory; returns {cell, seed, seconds, ran, skipped, incomplete} (ran/skipped/incomplete: stage counts)."""
     from mnpo_bench.config import RunConfig
-    from mnpo_bench.runner import RUN, open_run, run_locked
+    from mnpo_bench.pipeline import open_run
+    from mnpo_bench.runner import RUN, run_stages
 
     started = time.time()
     marker = Path(job.out) / MARKER
@@ -58,7 +59,7 @@ def run_job(job: Job, stages: str = "all", quiet: bool = True) -> dict[str, Any]
     Path(job.out).mkdir(parents=True, exist_ok=True)
     write_json(marker, record)  # no longer finished: a kill from here on leaves the run to resume
     ctx = open_run(RunConfig.model_validate(job.config), Path(job.out), quiet=quiet)
-    ctx = run_locked(ctx, RUN if stages == "all" else RUN[:3])
+    ctx = run_stages(ctx, RUN if stages == "all" else RUN[:3])
     if not ctx.incomplete:
         write_json(marker, {**record, stages: job_hash(job, stages)})
     return {"cell": job.cell, "seed": job.seed, "seconds": round(time.time() - started, 2), "ran": len(ctx.ran),
