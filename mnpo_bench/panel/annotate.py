@@ -54,7 +54,13 @@ def annotate_with_stats(prompts: pd.DataFrame, generations: pd.DataFrame, panel:
     """As `annotate`, with the panel resolved, plus the judge call statistics and the pairs table."""
     pairs = build_pairs(prompts, generations)
     judgments, stats = run_panel(pairs, panel, panel_cfg, seed=seed, progress=progress, only=persona)
-    if persona is not None:
-        panel = Panel(panel.name, "mean", tuple((p, w) for p, w in panel.members if p.name == persona),
-                      panel.shared_quality, panel.quality, panel.source, panel.description, {persona: 1.0})
-    return judgments, preferences(judgments, pairs, panel), stats, pairs
+    return judgments, preferences(judgments, pairs, persona_panel(panel, persona)), stats, pairs
+
+
+def persona_panel(panel: Panel, persona: str | None) -> Panel:
+    """`panel` itself (persona None), or the one-member panel whose verdicts are `persona`'s alone (weight 1,
+    mean aggregation): how HT-MNPO players' labels are aggregated."""
+    if persona is None:
+        return panel
+    return Panel(panel.name, "mean", tuple((p, w) for p, w in panel.members if p.name == persona),
+                 panel.shared_quality, panel.quality, panel.source, panel.description, {persona: 1.0})

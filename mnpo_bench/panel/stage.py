@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from mnpo_bench.errors import UserError
-from mnpo_bench.panel.annotate import annotate_with_stats
+from mnpo_bench.panel.annotate import annotate_with_stats, persona_panel
 from mnpo_bench.panel.conversational import TABLE as CONVERSATIONAL, conversational_preferences
 from mnpo_bench.panel.diagnostics import panel_diagnostics
 from mnpo_bench.panel.failures import settle_failures
@@ -44,7 +44,8 @@ def panel_inputs(cfg: PanelConfig, panel: Panel | None = None) -> dict[str, Any]
 
 def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.DataFrame, *, seed: int,
                   what: str, write: Callable[[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame], None],
-                  persona: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+                  persona: str | None = None, panel: Panel | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
     """(judgments, preferences, diagnostics, per-annotator table) of the run's panel over every pair among
     each prompt's samples in `generations` (`persona`: that member's verdicts alone, as HT-MNPO players are
     labelled). The body of every judging sub-stage: the run's annotate stage and the online iterations'.
@@ -52,12 +53,13 @@ def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.D
     Checks the call budget first, records the calls and dollars spent on `stage` (a StageRun), prints the
     counts and the non-transitivity, hands the four results to `write` (so failed judgments are on disk,
     redacted, for the user to read), then settles failures (`stage` incomplete; a UserError over
-    panel.max_failure_rate). `what` names the stage in messages."""
+    panel.max_failure_rate). `what` names the stage in messages; `panel` is the resolved ctx.config.panel
+    when the caller has it."""
     from mnpo_bench.panel.annotate import build_pairs
     from mnpo_bench.panel.cost import check_budget, estimate
 
     cfg = ctx.config.panel
-    panel = resolve_panel(cfg)
+    panel = panel or resolve_panel(cfg)
     per_prompt = generations.groupby("prompt_id")["response_id"].nunique()
     if per_prompt.empty or per_prompt.max() < 2:
         raise UserError(f"no prompt has two {'reference ' if what == 'annotate' else ''}responses to compare",
@@ -69,8 +71,8 @@ def judge_samples(ctx: Any, stage: Any, prompts: pd.DataFrame, generations: pd.D
         check_budget(found, cfg, what)
     judgments, prefs, stats, pairs = annotate_with_stats(prompts, generations, panel, cfg, seed=seed,
                                                          progress=ctx.progress, persona=persona)
-    weights = panel.weights if persona is None else {persona: 1.0}
-    aggregation = panel.aggregation if persona is None else "mean"
+    labelling = persona_panel(panel, persona)
+    weights, aggregation = labelling.weights, labelling.aggregation
     diagnostics, table = panel_diagnostics(judgments, pairs, weights, aggregation, stats.as_dict())
     diagnostics["panel"] = {"name": panel.name, "source": panel.source, "aggregation": aggregation,
                             "shared_quality": panel.shared_quality, "weights": weights,
@@ -96,6 +98,7 @@ def annotate_stage(ctx: Any) -> None:
     if not cfg.enabled:
         ctx.progress.note("[dim]skip[/dim] annotate (panel.enabled is false)")
         return
+    panel = resolve_panel(cfg)
 
     def run(stage: Any) -> list[str]:
         store = ctx.store
@@ -111,10 +114,10 @@ def annotate_stage(ctx: Any) -> None:
             write_json(store.path("panel_diagnostics.json"), diagnostics)
             write_text(store.path("panel_annotators.csv"), table.to_csv(index=False))
 
-        judge_samples(ctx, stage, prompts, generations, seed=ctx.config.seed, what="annotate", write=write)
+        judge_samples(ctx, stage, prompts, generations, seed=ctx.config.seed, what="annotate", write=write, panel=panel)
         return list(OUTPUTS)
 
-    inputs = {**panel_inputs(cfg), "seed": ctx.config.seed}
+    inputs = {**panel_inputs(cfg, panel), "seed": ctx.config.seed}
     ctx.stage("annotate", run, inputs=inputs, after=("prompts", "generate"))
 
 

@@ -135,6 +135,7 @@ class OnlineIteration:
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=self.after_policy(step.source))
 
     def _annotate(self, step: Step, seed: int, suffix: str) -> None:
+        from mnpo_bench.panel.personas import resolve_panel
         from mnpo_bench.panel.stage import judge_samples, panel_inputs
 
         ctx = self.ctx
@@ -167,12 +168,13 @@ class OnlineIteration:
                     outputs.append(self._relative(path))
 
                 judge_samples(ctx, run, prompts, pd.concat([generations, other], ignore_index=True), seed=seed,
-                              persona=player, what=self.stage_name(step.name), write=write)
+                              persona=player, what=self.stage_name(step.name), write=write, panel=panel)
             return outputs
 
         after = self._upstream() if step.source == RUN else (self.produced[step.source],)
         after += (self.produced[step.against],) if step.against else ()
-        inputs = {**panel_inputs(ctx.config.panel), "seed": seed, "players": self.players, "labels": step.labels,
+        panel = resolve_panel(ctx.config.panel)
+        inputs = {**panel_inputs(ctx.config.panel, panel), "seed": seed, "players": self.players, "labels": step.labels,
                   "against": step.against}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
 
@@ -198,8 +200,8 @@ class OnlineIteration:
             record = {p or "policy": {k: s.get(k) for k in SUMMARY_KEYS} for p, s in summaries.items()}
             write_json(self.root / "data" / f"iter{self.t}{suffix}.json", record)
             outputs = [f"train/{self.method}/metrics.jsonl", f"train/{self.method}/data/iter{self.t}{suffix}.json"]
-            outputs += [self._relative(data_path(self.root, p, self.t, f"pairs{suffix}")) for p in self.players
-                        if data_path(self.root, p, self.t, f"pairs{suffix}").exists()]
+            pairs = [data_path(self.root, p, self.t, f"pairs{suffix}") for p in self.players]
+            outputs += [self._relative(path) for path in pairs if path.exists()]
             return outputs + [self._relative(self._output_dir(step.output, p)) for p in self.players]
 
         after = self._upstream() if step.source in (RUN, PREVIOUS) else (self.produced[step.source],)
