@@ -93,6 +93,7 @@ def ls_runs(runs_dir: Annotated[Path, typer.Option(help="directory holding runs"
 
 def _mount_subsystems() -> None:
     """Mount the verbs each subsystem defines in its own cli module (all import their heavy parts lazily)."""
+    from mnpo_bench.bench import alpaca_cli
     from mnpo_bench.bench import cli as bench_cli
     from mnpo_bench.dashboard import cli as dashboard_cli
     from mnpo_bench.experiment import cli as experiment_cli
@@ -102,7 +103,7 @@ def _mount_subsystems() -> None:
     from mnpo_bench.tournament import cli as tournament_cli
     from mnpo_bench.train import cli as train_cli
 
-    for module in (panel_cli, train_cli, tournament_cli, ratings_cli, bench_cli, dashboard_cli, game_cli,
+    for module in (panel_cli, train_cli, tournament_cli, ratings_cli, bench_cli, alpaca_cli, dashboard_cli, game_cli,
                    experiment_cli):
         module.register(app, ls_app)
 

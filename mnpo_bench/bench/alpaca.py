@@ -1,4 +1,5 @@
-"""Each policy's answers on the eval prompts in AlpacaEval's `model_outputs.json` format.
+"""Each policy's answers on the eval prompts in AlpacaEval's `model_outputs.json` format, and the
+tournament's judgments as AlpacaEval annotations.
 
 The file is a JSON list with one object per instruction, in the run's eval-prompt order:
 `{"instruction": prompt text, "output": the policy's answer, "generator": policy name, "dataset": prompt
@@ -6,6 +7,11 @@ family}`, which is what `alpaca_eval --model_outputs FILE` reads (it joins on `i
 reference outputs). The answers are the tournament's (`responses.parquet`, one per policy and eval
 prompt), or eval-split rows of `generations.parquet` where a pipeline puts them there; with several
 samples per prompt the lowest sample index is taken.
+
+`export_annotations` writes `<root>/<policy>/<persona>/annotations.json` from battles.parquet: every battle
+of a policy against the baseline (default "reference"), as `mnpo_bench.ratings.exporters.alpaca_annotations`
+spells it. With the model outputs beside them this is AlpacaEval's results-folder layout, so
+`alpaca_eval.metrics.get_winrate` and `mnpo-bench leaderboard --from alpaca-eval` both read it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from mnpo_bench.errors import UserError
-from mnpo_bench.store import RunStore, write_text
+from mnpo_bench.ratings.exporters import alpaca_annotations
+from mnpo_bench.store import RunStore, safe_name, write_text
 
 ANSWER_TABLES = ("responses", "generations")
 FIELDS = ("instruction", "output", "generator", "dataset")
@@ -77,13 +84,39 @@ def read_model_outputs(path: Path) -> list[dict[str, str]]:
 
 
 def export_alpaca(store: RunStore, policies: list[str], root: str = "alpaca_eval") -> list[str]:
-    """Write `<root>/<policy>/model_outputs.json` in the run for every policy with eval answers; returns
-    the run-relative paths written."""
+    """Write `<root>/<policy>/model_outputs.json` (`root` relative to the run, or absolute) for every policy
+    with eval answers; returns the paths written, run-relative where inside the run."""
     answers = eval_answers(store)
     written = []
     for policy in policies:
         records = model_outputs(answers, policy)
         if records:
             path = write_model_outputs(outputs_path(store.root / root, policy), records)
-            written.append(path.relative_to(store.root).as_posix())
+            inside = path.resolve().is_relative_to(store.root.resolve())
+            written.append(path.resolve().relative_to(store.root.resolve()).as_posix() if inside else str(path))
     return written
+
+
+def export_annotations(store: RunStore, root: Path, baseline: str = "reference") -> tuple[list[Path], int]:
+    """Write `root/<policy>/<persona>/annotations.json` for every policy and persona with battles against
+    `baseline` in the run's battles.parquet; returns the files written and how many battles were left out
+    (neither side the baseline). A UserError when the run has no battles or the baseline none."""
+    if not store.has_table("battles"):
+        raise UserError("the run has no battles.parquet", where=str(store.root),
+                        fix="run `mnpo-bench tournament` on it first")
+    prompts = store.read_table("prompts")
+    texts = {}
+    for name in ANSWER_TABLES:
+        if store.has_table(name):
+            answers = store.read_table(name)
+            texts.update(zip(answers["response_id"], answers["text"].fillna("")))
+    rows, left_out = alpaca_annotations(
+        store.read_table("battles"), baseline, instructions=dict(zip(prompts["prompt_id"], prompts["prompt"])),
+        texts=texts, datasets=dict(zip(prompts["prompt_id"], prompts["family"])), source=str(store.path("battles.parquet")))
+    written = []
+    for (model, annotator), part in rows.groupby(["generator_2", "annotator"], sort=True):
+        path = outputs_path(Path(root), model).parent / safe_name(annotator) / "annotations.json"
+        records = part.astype(object).where(part.notna(), None).to_dict("records")  # NaN preference -> null
+        write_text(path, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        written.append(path)
+    return written, left_out

@@ -44,6 +44,8 @@ def leaderboard(
         raise UserError("missing column(s) response_id, text", where=str(responses),
                         fix="pass a responses table with columns response_id and text (a run's responses.parquet)")
     table = load_source(source, battles) if source else battles
+    for note in table.attrs.get("notes", []) if source else []:
+        typer.echo(f"note: {note}")
     board = build_leaderboard(table, out, reference=reference, bootstrap=bootstrap, seed=seed, bench=bench,
                               soft=not hard, source=str(battles), responses=texts)
     ratings = board.ratings

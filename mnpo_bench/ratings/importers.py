@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -39,13 +39,26 @@ def load_source(source: str, path: Path) -> pd.DataFrame:
 
 
 def read_alpaca_eval(root: Path) -> pd.DataFrame:
-    """Battles (one per annotation) from every AlpacaEval annotations file under `root`."""
+    """Battles (one per annotation) from every AlpacaEval annotations file under `root`, leaving out (and
+    counting in `attrs["notes"]`) annotations of a model against itself."""
     files = [root] if root.is_file() else sorted(
         p for p in root.rglob("*") if p.is_file() and p.name.endswith(("annotations.json", "annotations.json.gz")))
     if not root.exists() or not files:
         raise UserError("no AlpacaEval annotation files found", where=str(root),
                         fix="point --from alpaca-eval at a directory holding annotations.json or *.annotations.json.gz")
-    return pd.concat([_alpaca_file(path) for path in files], ignore_index=True)
+    battles = pd.concat([_alpaca_file(path) for path in files], ignore_index=True)
+    itself = (battles["model_a"] == battles["model_b"]).to_numpy()
+    notes = []
+    if itself.any():  # AlpacaEval's results folder holds the baseline's own annotations (baseline vs itself)
+        names = sorted(set(battles.loc[itself, "model_a"]))
+        notes.append(f"skipped {int(itself.sum())} annotation(s) of a model against itself ({', '.join(names)}: "
+                     f"the baseline's own folder)")
+        battles = battles[~itself].reset_index(drop=True)
+    if battles.empty:
+        raise UserError("every annotation compares a model with itself", where=str(root),
+                        fix="point --from alpaca-eval at annotations of models against a baseline")
+    battles.attrs["notes"] = notes
+    return battles
 
 
 def _alpaca_file(path: Path) -> pd.DataFrame:
@@ -85,10 +98,16 @@ def _alpaca_file(path: Path) -> pd.DataFrame:
 
 def _model_from_path(path: Path, frame: pd.DataFrame) -> str | None:
     """The model an annotations file is about: from `<model>.annotations.json(.gz)`, or AlpacaEval's
-    `results/<model>/<annotator>/annotations.json`; None to use generator_2 row by row."""
+    `results/<model>/<annotator>/annotations.json` (a nested `<model>` like "dpo/iter1" when generator_2 says
+    so); None to use generator_2 row by row."""
     stem = path.name.removesuffix(".gz").removesuffix(".json").removesuffix("annotations").rstrip("._-")
     if stem:
         return stem
+    generators = set(frame["generator_2"].astype(str))
+    if len(generators) == 1:
+        parts = PurePosixPath(generators.pop()).parts
+        if parts and path.parent.parent.parts[-len(parts):] == parts:
+            return "/".join(parts)
     annotators = set(frame["annotator"].astype(str)) if "annotator" in frame.columns else set()
     if path.parent.name in annotators and path.parent.parent.name:
         return path.parent.parent.name
