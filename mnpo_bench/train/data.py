@@ -172,16 +172,52 @@ def best_vs_worst(pairs: pd.DataFrame) -> pd.DataFrame:
             continue
         gap, neg_i, flip = max(decided)
         row = group.iloc[-neg_i].to_dict()
-        if flip:
-            row.update(chosen=row["rejected"], rejected=row["chosen"], prob=1.0 - row["prob"])
-            if has_ids:
-                row.update(chosen_id=row["rejected_id"], rejected_id=row["chosen_id"])
+        if flip:  # every chosen*/rejected* column pair swaps (text, ids, win rates, sampler tags)
+            swapped = {c: row["rejected" + c[len("chosen"):]] for c in row
+                       if c.startswith("chosen") and "rejected" + c[len("chosen"):] in row}
+            swapped.update({"rejected" + c[len("chosen"):]: row[c] for c in swapped})
+            row.update(swapped, prob=1.0 - row["prob"])
         best, worst = max(mean, key=mean.get), min(mean, key=mean.get)
         picked = (row["chosen_id"], row["rejected_id"]) if has_ids else (row["chosen"], row["rejected"])
         redirected += picked != (best, worst)
         rows.append(row)
     out = pd.DataFrame(rows, columns=pairs.columns).reset_index(drop=True)
     out.attrs.update(prompts=groups.ngroups, skipped_prompts=skipped, not_best_vs_worst=redirected)
+    return out
+
+
+WIN_RATES = ("chosen_winrate", "rejected_winrate")
+
+
+def add_win_rates(pairs: pd.DataFrame) -> pd.DataFrame:
+    """`pairs` with each response's mean win rate against its prompt's K samples, as SPPO's release computes
+    it (uclaml/SPPO scripts/compute_prob.py: the mean of row i of the K × K preference matrix, whose diagonal
+    is ½): for a response y with labelled pairs against y_1..y_m of its prompt,
+        w(y) = (½ + Σ_j P(y ≻ y_j)) / (m + 1),
+    P(y ≻ y_j) being the row's `prob` (chosen) or 1 − `prob` (rejected). With every pair of K samples
+    labelled, m = K − 1. Columns `chosen_winrate`, `rejected_winrate` (floats in [0, 1]); rows given with both
+    columns (a dataset that carries the release's chosen_probs_win/lose) keep their own. Responses are
+    identified by `chosen_id`/`rejected_id` when present, else by text."""
+    if set(WIN_RATES) <= set(pairs.columns):
+        given = pairs[list(WIN_RATES)].apply(pd.to_numeric, errors="coerce")
+        if given.isna().any().any() or ((given < 0) | (given > 1)).any().any():
+            raise UserError("chosen_winrate/rejected_winrate must be numbers in [0, 1]", where="preference rows",
+                            fix="give each response's mean win rate against its prompt's samples, or drop both columns")
+        return pairs
+    has_ids = {"chosen_id", "rejected_id"} <= set(pairs.columns)
+    out = pairs.reset_index(drop=True).copy()
+    ids_c = list(out["chosen_id"] if has_ids else out["chosen"])
+    ids_r = list(out["rejected_id"] if has_ids else out["rejected"])
+    probs = out["prob"].astype(float).tolist()
+    totals: dict[tuple[str, str], list[float]] = {}  # (prompt_id, response) -> [wins incl. the ½ of itself, games]
+    for prompt, c, r, prob in zip(out["prompt_id"], ids_c, ids_r, probs):
+        for who, win in ((c, prob), (r, 1.0 - prob)):
+            entry = totals.setdefault((prompt, who), [0.5, 1.0])
+            entry[0] += win
+            entry[1] += 1.0
+    rate = {key: wins / games for key, (wins, games) in totals.items()}
+    out["chosen_winrate"] = [rate[(p, c)] for p, c in zip(out["prompt_id"], ids_c)]
+    out["rejected_winrate"] = [rate[(p, r)] for p, r in zip(out["prompt_id"], ids_r)]
     return out
 
 

@@ -18,8 +18,9 @@ import pandas as pd
 
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import atomic_dir, read_table, write_json, write_table
-from mnpo_bench.train.data import SELECTIONS
+from mnpo_bench.train.data import SELECTIONS, add_win_rates
 from mnpo_bench.train.loop import TrainJob, run_recipe
+from mnpo_bench.train.objectives import OBJECTIVES
 from mnpo_bench.train.population import opponents_for, td_shortfall
 from mnpo_bench.train.precompute import add_logps
 from mnpo_bench.train.ranks import is_main, train_device, wait_for_everyone
@@ -124,9 +125,12 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
 
 
 def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows a recipe trains on: its `pairs` selection, then those with prob >= min_prob."""
+    """The rows a recipe trains on: its `pairs` selection, then those with prob >= min_prob. A loss that needs
+    win rates (SPPO) gets them from all of the prompt's labelled pairs, before the selection keeps one."""
     if rows.empty:
         return rows
+    if OBJECTIVES.get(recipe.loss.name).win_rates:
+        rows = add_win_rates(rows)
     rows = SELECTIONS.get(recipe.pairs, where="pairs")(rows)
     counts = dict(rows.attrs)
     kept = rows[rows["prob"] >= recipe.min_prob].reset_index(drop=True)

@@ -101,6 +101,7 @@ class PreferenceRecipe:
             raise ValueError(f"pairs lack precomputed columns {missing}; run precompute first")
         items = []
         tagged = {"chosen_other", "rejected_other"} <= set(pairs.columns)  # sampler tags (train/shapes.py)
+        rated = {"chosen_winrate", "rejected_winrate"} <= set(pairs.columns)  # data.add_win_rates (SPPO)
         for row in pairs.itertuples(index=False):
             encoded = encode_pair(self.tokenizer, row.prompt, row.chosen, row.rejected, self.recipe.max_length)
             items.append({
@@ -108,6 +109,7 @@ class PreferenceRecipe:
                 "ref": (float(row.ref_chosen_logp), float(row.ref_rejected_logp)),
                 "opp": ([float(x) for x in row.opp_chosen_logp], [float(x) for x in row.opp_rejected_logp]),
                 "other": (float(row.chosen_other), float(row.rejected_other)) if tagged else None,
+                "win": (float(row.chosen_winrate), float(row.rejected_winrate)) if rated else None,
             })
         return items
 
@@ -119,6 +121,8 @@ class PreferenceRecipe:
         batch["nonempty"] = torch.tensor([it["nonempty"] for it in items], dtype=torch.bool)  # (B,)
         if items and items[0]["other"] is not None:
             batch["other"] = torch.tensor([it["other"] for it in items], dtype=torch.float32)  # (B, 2)
+        if items and items[0]["win"] is not None:
+            batch["win"] = torch.tensor([it["win"] for it in items], dtype=torch.float32)  # (B, 2)
         return batch
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
@@ -171,7 +175,7 @@ class PreferenceRecipe:
             ref_chosen=keep(ref[:, 0]), ref_rejected=keep(ref[:, 1]),
             opp_chosen=keep(opp[:, 0].T), opp_rejected=keep(opp[:, 1].T),  # (n, B)
             chosen_tokens=lengths[:b], rejected_tokens=lengths[b:], prob=batch["prob"],
-            opp_weights=self._opponent_weights(opp.shape[-1]), other=batch.get("other"),
+            opp_weights=self._opponent_weights(opp.shape[-1]), other=batch.get("other"), win_rates=batch.get("win"),
         )
         loss = masked_mean(self.objective(pairs, self.recipe.loss), valid)
         n_valid = max(1, int(valid.sum()))

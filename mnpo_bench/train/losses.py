@@ -142,18 +142,18 @@ def simpo_loss(
     chosen_tokens: Tensor,
     rejected_tokens: Tensor,
     beta: float,
-    gamma: float,
+    margin: float,
 ) -> Tensor:
     """Simple preference optimisation (Meng et al. 2024), per example, shape (B,); reference-free.
 
     The implicit reward is the length-normalised log-likelihood r(y) = β/|y|·log π(y|x), and Bradley–Terry
-    with a target margin γ gives
-        loss = −log σ(β·log π(y_w)/|y_w| − β·log π(y_l)/|y_l| − γ).
+    with a target reward margin γ = β·`margin` gives (the release's `gamma_beta_ratio` is `margin`)
+        loss = −log σ(β·log π(y_w)/|y_w| − β·log π(y_l)/|y_l| − β·margin).
     `policy_*` are SUMMED log-probs and `*_tokens` the response lengths |y| in tokens (B,).
     """
     avg_chosen = policy_chosen / chosen_tokens.clamp(min=1)  # (B,)
     avg_rejected = policy_rejected / rejected_tokens.clamp(min=1)  # (B,)
-    return -F.logsigmoid(beta * (avg_chosen - avg_rejected) - gamma)
+    return -F.logsigmoid(beta * (avg_chosen - avg_rejected) - beta * margin)
 
 
 def sppo_loss(
@@ -161,16 +161,38 @@ def sppo_loss(
     policy_rejected: Tensor,
     base_chosen: Tensor,
     base_rejected: Tensor,
+    win_chosen: Tensor,
+    win_rejected: Tensor,
+    beta: float,
+) -> Tensor:
+    """Self-play preference optimisation (Wu et al. 2024) as its release trains it, per example, shape (B,).
+
+    SPPO's update is π_{t+1}(y) ∝ π_t(y)·exp(η·P(y ≻ π_t)), i.e. log π_{t+1}(y)/π_t(y) = (P(y ≻ π_t) − 1/2)/β
+    with β = 1/η, after fixing the normaliser at its value for a policy that ties itself. P(y ≻ π_t) is
+    estimated by y's mean win rate against π_t's K samples of the prompt, `win_*` (B,) in [0, 1]
+    (`data.add_win_rates`), and each response of the pair is regressed on its own target, averaged over the two
+    (uclaml/SPPO sppo/trainer.py, loss_type "sppo"):
+        loss = ((log π/π_t(y_w) − (w_w − 1/2)/β)² + (log π/π_t(y_l) − (w_l − 1/2)/β)²) / 2.
+    `base_*` are the log-probs of the current iterate π_t (the reference at t = 1).
+    """
+    chosen = policy_chosen - base_chosen - (win_chosen - 0.5) / beta  # (B,)
+    rejected = policy_rejected - base_rejected - (win_rejected - 0.5) / beta  # (B,)
+    return (chosen**2 + rejected**2) / 2
+
+
+def sppo_pair_loss(
+    policy_chosen: Tensor,
+    policy_rejected: Tensor,
+    base_chosen: Tensor,
+    base_rejected: Tensor,
     prob: Tensor,
     eta: float,
 ) -> Tensor:
-    """Self-play preference optimisation (Wu et al. 2024), per example, shape (B,).
+    """SPPO on the pair's own probability (the `sppo_pair` recipe), per example, shape (B,).
 
-    SPPO's update is π_{t+1}(y) ∝ π_t(y)·exp(η·P(y ≻ π_t)), i.e. log π_{t+1}(y)/π_t(y) = η·(P(y ≻ π_t) − 1/2)
-    after fixing the normaliser at its value for a policy that ties itself. Each response of the pair is
-    regressed on its own target, with P(y_w ≻ π_t) estimated by the panel probability p = `prob` that y_w
-    beats y_l and P(y_l ≻ π_t) by 1 − p:
-        loss = (log π(y_w)/π_t(y_w) − η·(p − 1/2))² + (log π(y_l)/π_t(y_l) − η·(1/2 − p))².
+    As `sppo_loss`, with P(y_w ≻ π_t) estimated by the panel probability p = `prob` that y_w beats y_l and
+    P(y_l ≻ π_t) by 1 − p, and the two squares summed:
+        loss = (log π(y_w)/π_t(y_w) − η·(p − 1/2))² + (log π(y_l)/π_t(y_l) − η·(1/2 − p))²,   η = 1/β.
     `base_*` are the log-probs of the current iterate π_t (the reference at t = 1); prob (B,) in [0, 1].
     """
     target = eta * (prob - 0.5)  # (B,)

@@ -35,6 +35,7 @@ class PairLogps:
     prob: Tensor  # (B,) panel probability that chosen beats rejected
     opp_weights: Tensor | None = None  # (n,) or None for uniform
     other: Tensor | None = None  # (B, 2): 1 where chosen / rejected came from the method's other sampler
+    win_rates: Tensor | None = None  # (B, 2): chosen's and rejected's mean win rate against the prompt's K samples
 
     def averaged(self, average: bool) -> "PairLogps":
         """These log-probs divided by the response lengths when `average`, else unchanged."""
@@ -43,15 +44,17 @@ class PairLogps:
         c, r = self.chosen_tokens.clamp(min=1), self.rejected_tokens.clamp(min=1)
         return PairLogps(self.policy_chosen / c, self.policy_rejected / r, self.ref_chosen / c, self.ref_rejected / r,
                          self.opp_chosen / c, self.opp_rejected / r, self.chosen_tokens, self.rejected_tokens,
-                         self.prob, self.opp_weights, self.other)
+                         self.prob, self.opp_weights, self.other, self.win_rates)
 
 
 @dataclass(frozen=True)
 class Objective:
-    """A per-example loss over PairLogps; `opponents` says whether it needs an opponent population."""
+    """A per-example loss over PairLogps; `opponents` says whether it needs an opponent population,
+    `win_rates` whether its pairs need each response's win rate against the prompt's samples."""
 
     fn: Callable[[PairLogps, LossSettings], Tensor]
     opponents: bool
+    win_rates: bool = False
 
     def __call__(self, batch: PairLogps, cfg: LossSettings) -> Tensor:
         """Per-example losses, shape (B,)."""
@@ -66,7 +69,7 @@ def _soft(b: PairLogps, cfg: LossSettings) -> Tensor | None:
 def _mnpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     b = b.averaged(cfg.average_logps)
     return losses.mnpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, b.opp_chosen,
-                            b.opp_rejected, b.opp_weights, cfg.ratio, cfg.eta, _soft(b, cfg))
+                            b.opp_rejected, b.opp_weights, cfg.ratio, cfg.beta, _soft(b, cfg))
 
 
 def _inpo(b: PairLogps, cfg: LossSettings) -> Tensor:
@@ -74,7 +77,7 @@ def _inpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     if b.opp_chosen.shape[0] != 1:
         raise ValueError(f"INPO plays exactly one opponent, got {b.opp_chosen.shape[0]}")
     return losses.inpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected, b.opp_chosen[0],
-                            b.opp_rejected[0], cfg.ratio, cfg.eta, _soft(b, cfg))
+                            b.opp_rejected[0], cfg.ratio, cfg.beta, _soft(b, cfg))
 
 
 def _dpo(b: PairLogps, cfg: LossSettings) -> Tensor:
@@ -89,12 +92,21 @@ def _ipo(b: PairLogps, cfg: LossSettings) -> Tensor:
 
 def _simpo(b: PairLogps, cfg: LossSettings) -> Tensor:  # always length-normalised, by definition
     return losses.simpo_loss(b.policy_chosen, b.policy_rejected, b.chosen_tokens.to(b.policy_chosen.dtype),
-                             b.rejected_tokens.to(b.policy_chosen.dtype), cfg.beta, cfg.gamma)
+                             b.rejected_tokens.to(b.policy_chosen.dtype), cfg.beta, cfg.margin)
 
 
 def _sppo(b: PairLogps, cfg: LossSettings) -> Tensor:  # the base policy is the most recent iterate
     b = b.averaged(cfg.average_logps)
-    return losses.sppo_loss(b.policy_chosen, b.policy_rejected, b.opp_chosen[0], b.opp_rejected[0], b.prob, cfg.eta)
+    if b.win_rates is None:
+        raise ValueError("the sppo loss needs each response's win rate (pairs from data.add_win_rates)")
+    return losses.sppo_loss(b.policy_chosen, b.policy_rejected, b.opp_chosen[0], b.opp_rejected[0],
+                            b.win_rates[:, 0], b.win_rates[:, 1], cfg.beta)
+
+
+def _sppo_pair(b: PairLogps, cfg: LossSettings) -> Tensor:  # step size η = 1/β on the pair's probability
+    b = b.averaged(cfg.average_logps)
+    return losses.sppo_pair_loss(b.policy_chosen, b.policy_rejected, b.opp_chosen[0], b.opp_rejected[0], b.prob,
+                                 1.0 / cfg.beta)
 
 
 def _side_weights(b: PairLogps, other: bool) -> tuple[Tensor, Tensor]:
@@ -175,7 +187,7 @@ def _spo(b: PairLogps, cfg: LossSettings) -> Tensor:
 def _onpo(b: PairLogps, cfg: LossSettings) -> Tensor:
     b = b.averaged(cfg.average_logps)
     return losses_nash.onpo_loss(b.policy_chosen, b.policy_rejected, b.ref_chosen, b.ref_rejected,
-                                 *_against_last(b), cfg.ratio, cfg.eta, _soft(b, cfg))
+                                 *_against_last(b), cfg.ratio, cfg.beta, _soft(b, cfg))
 
 
 MNPO = Objective(_mnpo, opponents=True)
@@ -183,7 +195,8 @@ INPO = Objective(_inpo, opponents=True)
 DPO = Objective(_dpo, opponents=False)
 IPO = Objective(_ipo, opponents=False)
 SIMPO = Objective(_simpo, opponents=False)
-SPPO = Objective(_sppo, opponents=True)
+SPPO = Objective(_sppo, opponents=True, win_rates=True)
+SPPO_PAIR = Objective(_sppo_pair, opponents=True)
 RDPO = Objective(_rdpo, opponents=False)
 CDPO = Objective(_cdpo, opponents=False)
 EGPO = Objective(_egpo, opponents=False)
@@ -195,8 +208,8 @@ APO = Objective(_apo, opponents=True)
 SPO = Objective(_spo, opponents=True)
 ONPO = Objective(_onpo, opponents=True)
 
-LOSS_NAMES = ("mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "rdpo", "cdpo", "egpo", "nash_md", "xpo", "spin", "dno",
-              "apo", "spo", "onpo")
+LOSS_NAMES = ("mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "sppo_pair", "rdpo", "cdpo", "egpo", "nash_md", "xpo",
+              "spin", "dno", "apo", "spo", "onpo")
 OBJECTIVES: Registry[Objective] = Registry("loss")
 for _name in LOSS_NAMES:
     OBJECTIVES.add(_name, f"mnpo_bench.train.objectives:{_name.upper()}")

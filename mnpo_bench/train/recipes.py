@@ -22,23 +22,50 @@ PROFILES = ("tiny", "paper")
 
 
 class LossSettings(Section):
-    """Which loss, and its hyperparameters (each loss reads only the ones it needs)."""
+    """Which loss, and its hyperparameters (each loss reads only the ones it needs). One name, one meaning in
+    every recipe: `beta` is always the strength of the KL regularisation toward the anchor, `margin` always a
+    target margin in nats of log-ratio (see docs/train.md, "Hyperparameter names")."""
 
-    name: str = Field(..., description="loss name: mnpo, inpo, dpo, ipo, simpo, sppo, rdpo, cdpo, egpo, nash_md, "
-                      "xpo, spin, dno, apo, spo or onpo (`mnpo-bench ls recipes` shows which recipe uses which)")
-    beta: float = Field(0.1, gt=0, description="DPO/SimPO/rDPO/cDPO/XPO/SPIN/DNO/APO inverse temperature; IPO's and "
-                        "EGPO's τ; Nash-MD's KL strength")
+    name: str = Field(..., description="loss name: mnpo, inpo, dpo, ipo, simpo, sppo, sppo_pair, rdpo, cdpo, egpo, "
+                      "nash_md, xpo, spin, dno, apo, spo or onpo (`mnpo-bench ls recipes` shows which recipe uses which)")
+    beta: float = Field(0.1, gt=0, description="regularisation strength (KL coefficient) in every loss: DPO's, "
+                        "SimPO's and their variants' beta; IPO's and EGPO's tau; MNPO's, INPO's and ONPO's eta "
+                        "(target margin 1/(2 beta)); SPPO's beta = 1/eta (target (P - 1/2)/beta); Nash-MD's KL "
+                        "strength")
+    margin: float | None = Field(None, description="target margin in nats of length-averaged log-ratio: SimPO's "
+                                 "gamma/beta (its release's gamma_beta_ratio), required there; null for every other "
+                                 "loss (the squared-error losses take their target from beta: 1/(2 beta))")
     epsilon: float = Field(0.1, ge=0, lt=0.5, description="rDPO: the known label flip rate ε; cDPO: the label "
                            "smoothing ε (cDPO with soft_labels takes ε = 1 − p from the panel instead)")
     alpha: float = Field(1e-3, ge=0, description="XPO: weight α of the exploration term α·log π(y_ref)")
     clip: float = Field(0.2, gt=0, lt=1, description="SPO: PPO clipping range c of the ratio π/π_t")
-    eta: float = Field(0.0075, gt=0, description="MNPO/INPO KL strength (target margin 1/(2η)); SPPO step size")
     ratio: float = Field(1 / 3, ge=0, le=1, description="MNPO/INPO weight of the reference in the mixture (τ/η)")
-    gamma: float = Field(0.5, description="SimPO target margin γ (nats of length-averaged reward)")
     average_logps: bool = Field(False, description="length-average sequence log-probs instead of summing them")
     soft_labels: bool = Field(
         False, description="use the panel probability p: MNPO/INPO/IPO target x (2p - 1); DPO as cDPO with "
-        "label smoothing 1 - p; SPPO and SimPO ignore it (SPPO always uses p)")
+        "label smoothing 1 - p; SPPO and SimPO ignore it (SPPO always uses the panel's probabilities)")
+
+
+# Loss field names that had two meanings, and the migration of each to the one-meaning names.
+RENAMED = {
+    "eta": "loss.eta is now loss.beta, the regularisation strength: MNPO/INPO/ONPO/HT-MNPO keep the value "
+           "(target 1/(2 beta)); SPPO takes beta = 1/eta (eta 10 -> beta 0.1)",
+    "gamma": "loss.gamma (SimPO's reward margin) is now loss.margin = gamma/beta in nats of log-prob "
+             "(gamma 0.5 at beta 2 -> margin 0.25)",
+}
+
+
+def check_renamed(data: dict[str, Any], where: str) -> None:
+    """A UserError naming `where` when the recipe dict `data` (or its paper block or schedule) still uses a
+    loss field name of recipe version 1; the fix is the migration."""
+    blocks = [("", data), ("paper.", data.get("paper") or {})]
+    blocks += [(f"schedule[{i}].", entry) for i, entry in enumerate(data.get("schedule") or [])]
+    blocks += [(f"paper.schedule[{i}].", e) for i, e in enumerate((data.get("paper") or {}).get("schedule") or [])]
+    for prefix, block in blocks:
+        loss = block.get("loss") if isinstance(block, dict) else None
+        for old in RENAMED:
+            if isinstance(loss, dict) and old in loss:
+                raise UserError(f"field '{prefix}loss.{old}' was renamed", where=where, fix=RENAMED[old])
 
 
 class OpponentSettings(Section):
@@ -104,6 +131,9 @@ class Recipe(Section):
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 on GPU, none on CPU")
     gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", description="auto: on for GPU, off on CPU")
     paper: dict[str, Any] = Field(default_factory=dict, description="overrides with the paper's settings (7–9B)")
+    schedule: list[dict[str, Any]] = Field(
+        default_factory=list, description="per-iteration overrides of loss, opponents and optim: entry t - 1 "
+        "applies to online iteration t, the last entry to every later one (empty: the same settings throughout)")
 
     @field_validator("mixed_precision", "gradient_checkpointing", mode="before")
     @classmethod
@@ -133,10 +163,29 @@ class Recipe(Section):
             raise ValueError(f"loss '{self.loss.name}' needs opponents (set opponents.population to td or ht)")
         if self.loss.name == "inpo" and self.opponents.population == "td" and self.opponents.k != 1:
             raise ValueError("INPO plays exactly one opponent: set opponents.k to 1, or use the mnpo loss")
+        if (self.loss.margin is None) == (self.loss.name == "simpo"):
+            raise ValueError("loss.margin is SimPO's target margin gamma/beta: set it for simpo, and leave it out "
+                             f"of '{self.loss.name}'" + (" (its target is 1/(2 beta))" if self.loss.name != "simpo"
+                                                         else ""))
+        bad = [key for entry in self.schedule for key in entry if key not in SCHEDULED]
+        if bad:
+            raise ValueError(f"schedule entries may set {', '.join(SCHEDULED)}, not '{bad[0]}'")
         if self.opponents.negative_weights and self.loss.name != "apo":
             raise ValueError(f"negative opponent weights are APO's anchor; loss '{self.loss.name}' needs a "
                              "mixture with non-negative weights")
         return self
+
+
+    def at_iteration(self, t: int) -> "Recipe":
+        """This recipe as online iteration `t` (1-based) trains it: its schedule entry for t merged in (the last
+        entry for t beyond the schedule); the recipe itself when it has no schedule."""
+        if not self.schedule:
+            return self
+        entry = self.schedule[min(t, len(self.schedule)) - 1]
+        return Recipe.model_validate(settings.deep_merge(self.model_dump(), entry))
+
+
+SCHEDULED = ("loss", "opponents", "optim")  # what a schedule entry may change between iterations
 
 
 def recipe_path(name: str, where: str = "train.methods") -> Path:
@@ -166,12 +215,18 @@ def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | No
         raise UserError(f"unknown recipe profile '{profile}'", where="profile", fix=did_you_mean(profile, PROFILES))
     path = recipe_path(name, where)
     data = settings.read_yaml(path)
+    check_renamed(data, str(path))
+    check_renamed(overrides or {}, f"train.overrides of {name}")
     base = settings.build(Recipe, data, str(path))
     if profile == "paper":
         data = settings.deep_merge({k: v for k, v in data.items() if k != "paper"}, base.paper)
     data = settings.deep_merge(data, overrides or {})
     source = f"{path} ({profile} profile)" if profile == "paper" else str(path)
-    return settings.build(Recipe, data, source)
+    recipe = settings.build(Recipe, data, source)
+    for t in range(1, len(recipe.schedule) + 1):  # every scheduled iteration validates before any work
+        settings.build(Recipe, settings.deep_merge(recipe.model_dump(), recipe.schedule[t - 1]),
+                       f"{source} schedule[{t - 1}]")
+    return recipe
 
 
 def list_recipes() -> list[str]:
@@ -182,7 +237,7 @@ def list_recipes() -> list[str]:
         load_recipe(str(path), profile="paper")  # the paper block must validate too
         opp = recipe.opponents
         who = {"none": "-", "td": f"td k={opp.k}", "ht": "ht (personas)"}[opp.population]
-        lines.append(f"{path.stem:<10} loss={recipe.loss.name:<7} opponents={who:<14} loop={recipe.loop:<17} "
+        lines.append(f"{path.stem:<10} loss={recipe.loss.name:<9} opponents={who:<14} loop={recipe.loop:<17} "
                      f"lr={recipe.optim.lr:g}  {recipe.description}")
     return lines
 

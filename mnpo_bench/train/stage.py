@@ -50,7 +50,8 @@ def _train_all(ctx: Context, recipes: dict[str, Recipe], reference: str) -> dict
         for t in range(1, ctx.config.train.iterations + 1):
             shape = LOOP_SHAPES.get(recipe.loop, where=f"train.methods: {method}: loop")
             steps = check_shape(shape(t, players != [None]))
-            previous = (OnlineIteration(ctx, method, recipe, t, players, reference, previous).run(steps),)
+            scheduled = recipe.at_iteration(t)  # the recipe's schedule entry for t (itself without one)
+            previous = (OnlineIteration(ctx, method, scheduled, t, players, reference, previous).run(steps),)
             for player in players:
                 published[policy_name(method, player, t)] = str(player_dir(Path("train") / method, player, t))
     return published

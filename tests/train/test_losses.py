@@ -43,15 +43,15 @@ def test_mnpo_uniform_weights_when_none():
 
 
 def test_simpo_value():
-    """Averages −4/2 = −2 and −9/3 = −3, β = 2, γ = 1: −log σ(2·1 − 1) = log(1 + e^−1)."""
-    got = losses.simpo_loss(t(-4.0), t(-9.0), t(2.0), t(3.0), beta=2.0, gamma=1.0)
+    """Averages −4/2 = −2 and −9/3 = −3, β = 2, margin γ/β = 0.5 (γ = 1): −log σ(2·1 − 1) = log(1 + e^−1)."""
+    got = losses.simpo_loss(t(-4.0), t(-9.0), t(2.0), t(3.0), beta=2.0, margin=0.5)
     assert got.item() == pytest.approx(math.log1p(math.exp(-1)))
 
 
-def test_sppo_value():
+def test_sppo_pair_value():
     """log-ratios a = −1 + 1.5 = 0.5, b = −2 + 1 = −1; p = 0.75, η = 2 → targets +0.5 and −0.5:
     (0.5 − 0.5)² + (−1 + 0.5)² = 0.25."""
-    got = losses.sppo_loss(t(-1.0), t(-2.0), t(-1.5), t(-1.0), t(0.75), eta=2.0)
+    got = losses.sppo_pair_loss(t(-1.0), t(-2.0), t(-1.5), t(-1.0), t(0.75), eta=2.0)
     assert got.item() == pytest.approx(0.25)
 
 
@@ -100,13 +100,13 @@ def test_registry_objectives_match_functions_and_average():
     pc, pr, rc, rr, oc, orr = _random(2, b=3, seed=3)
     lengths_c, lengths_r = t(2.0, 4.0, 5.0), t(1.0, 3.0, 8.0)
     batch = PairLogps(pc, pr, rc, rr, oc, orr, lengths_c, lengths_r, t(0.9, 0.6, 1.0))
-    cfg = LossSettings(name="mnpo", eta=0.1, ratio=0.25)
+    cfg = LossSettings(name="mnpo", beta=0.1, ratio=0.25)
     torch.testing.assert_close(OBJECTIVES.get("mnpo")(batch, cfg),
                                losses.mnpo_loss(pc, pr, rc, rr, oc, orr, None, 0.25, 0.1))
     avg = OBJECTIVES.get("dpo")(batch, LossSettings(name="dpo", beta=0.5, average_logps=True))
     torch.testing.assert_close(avg, losses.dpo_loss(pc / lengths_c, pr / lengths_r, rc / lengths_c, rr / lengths_r, 0.5))
-    sppo = OBJECTIVES.get("sppo")(batch, LossSettings(name="sppo", eta=2.0))
-    torch.testing.assert_close(sppo, losses.sppo_loss(pc, pr, oc[0], orr[0], batch.prob, 2.0))
+    sppo = OBJECTIVES.get("sppo_pair")(batch, LossSettings(name="sppo_pair", beta=0.5))  # η = 1/β = 2
+    torch.testing.assert_close(sppo, losses.sppo_pair_loss(pc, pr, oc[0], orr[0], batch.prob, 2.0))
 
 
 def test_masked_mean_ignores_skipped_and_handles_all_skipped():

@@ -37,7 +37,7 @@ def data(tmp_path_factory):
 def test_mnpo_first_step_loss_is_analytic(tmp_path, small_policy, data, precision):
     # At step 0 the policy is the reference and (t = 1) the only opponent, so every log-ratio is 0 and
     # the MNPO loss per pair is (0 - 1/(2 eta))^2, provided precompute scored under the training precision.
-    eta = load_recipe("mnpo").loss.eta
+    eta = load_recipe("mnpo").loss.beta  # MNPO's η
     train_offline("mnpo", data, model=small_policy, out=tmp_path, overrides={**ONE_STEP, "mixed_precision": precision},
                   device="cpu")
     first = json.loads((tmp_path / "mnpo" / "metrics.jsonl").read_text().splitlines()[0])

@@ -8,7 +8,7 @@ from mnpo_bench.paths import builtin_dir
 from mnpo_bench.train.config import TrainConfig
 from mnpo_bench.train.recipes import builtin_recipe_files, list_recipes, load_recipe, validate_recipes
 
-METHODS = {"mnpo", "inpo", "dpo", "ipo", "simpo", "sppo", "ht_mnpo", "egpo", "onpo", "nash_md", "nash_mp", "dno", "apo",
+METHODS = {"mnpo", "inpo", "dpo", "ipo", "ipo_norm", "simpo", "sppo", "sppo_pair", "ht_mnpo", "egpo", "onpo", "nash_md", "nash_mp", "dno", "apo",
            "spo", "xpo", "spin", "rdpo", "cdpo"}
 
 
@@ -47,7 +47,7 @@ def test_new_methods_declare_their_loop_shapes_and_official_settings():
 
 def test_mnpo_paper_profile_has_the_papers_settings():
     paper = load_recipe("mnpo", "paper")
-    assert (paper.loss.eta, round(paper.loss.ratio, 4), paper.opponents.k) == (0.0075, 0.3333, 2)
+    assert (paper.loss.beta, round(paper.loss.ratio, 4), paper.opponents.k) == (0.0075, 0.3333, 2)
     assert (paper.optim.lr, paper.optim.schedule, paper.optim.warmup_ratio) == (5e-7, "cosine", 0.1)
     tiny = load_recipe("mnpo")
     assert tiny.optim.lr != paper.optim.lr  # the tiny model trains with its own settings
@@ -63,7 +63,7 @@ def test_validate_recipes_and_listing():
 @pytest.mark.parametrize("config, message", [
     (TrainConfig(methods=["mnop"]), "unknown recipe 'mnop'; did you mean 'mnpo'?"),
     (TrainConfig(overrides={"mnpo": {"optim": {"lr": -1}}}), "field 'optim.lr'"),
-    (TrainConfig(overrides={"mnpo": {"loss": {"etaa": 1}}}), "unknown key 'loss.etaa'; did you mean 'eta'?"),
+    (TrainConfig(overrides={"mnpo": {"loss": {"betaa": 1}}}), "unknown key 'loss.betaa'; did you mean 'beta'?"),
     (TrainConfig(overrides={"simpo": {}}), "overrides for 'simpo', which is not in train.methods"),
     (TrainConfig(methods=["inpo"], overrides={"inpo": {"opponents": {"population": "none"}}}), "needs opponents"),
     (TrainConfig(overrides={"mnpo": {"opponents": {"weights": [1.0]}}}), "exactly k entries"),
