@@ -125,9 +125,33 @@ def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool =
 
         torch.set_num_threads(threads)
     store = RunStore.open(Path(out) if out is not None else Path(config.runs_dir) / config.name).lock()
+    progress = Progress(quiet=quiet)
     if record:
-        write_text(store.path("config.yaml"), yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    return Context(config=config, store=store, progress=Progress(quiet=quiet))
+        dumped = config.model_dump(mode="json")
+        _note_changes(store, dumped, progress)
+        write_text(store.path("config.yaml"), yaml.safe_dump(dumped, sort_keys=False))
+    return Context(config=config, store=store, progress=progress)
+
+
+def _note_changes(store: RunStore, config: dict, progress: Progress) -> None:
+    """One line when the run directory was last run with another config: what differs (the stages whose inputs
+    changed re-run, the others are kept)."""
+    from mnpo_bench.settings import changes
+
+    path = store.path("config.yaml")
+    if not path.exists():
+        return
+    try:
+        found = changes(yaml.safe_load(path.read_text()) or {}, config)
+    except yaml.YAMLError:
+        return
+    if found:
+        from rich.markup import escape
+
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        found_text = "; ".join(found[:3]) + more
+        progress.note(escape(f"{store.root} was last run with another config ({found_text}): the stages whose "
+                             "inputs changed re-run"))
 
 
 def _jsonable(value: Any) -> Any:

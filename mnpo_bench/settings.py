@@ -111,6 +111,20 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Where two config mappings differ, as 'dotted.key: old -> new' lines ('(absent)' for a missing key), in
+    the order of `new`'s keys, then keys only `old` has. Lists and scalars compare by value."""
+    out = []
+    for key in [*new, *(k for k in old if k not in new)]:
+        name = f"{prefix}{key}"
+        a, b = old.get(key, "(absent)"), new.get(key, "(absent)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changes(a, b, f"{name}.")
+        elif a != b:
+            out.append(f"{name}: {a} -> {b}")
+    return out
+
+
 def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The field names allowed at `loc` inside `model` (for "did you mean" on unknown keys)."""
     current: Any = model

@@ -64,6 +64,9 @@ class ExperimentConfig(Section):
     methods: list[str] = Field(..., min_length=1, description="train.methods of every cell (recipe names or paths)")
     baseline: str | None = Field(None, description="effects are method minus this method, paired by seed and "
                                  "prompt (None: the first of methods)")
+    contrasts: list[tuple[str, str]] = Field(
+        default_factory=list, description="more paired effects beyond every method - baseline, each [method, "
+        "other] (both among methods), e.g. [[mnpo, dpo]] for mnpo - dpo; Holm's correction covers them too")
     metrics: list[str] = Field(default_factory=lambda: ["win_rate_vs_ref", "bt", "nash_gap", "nash_mass", "diversity"],
                                description="ratings.csv columns summarised and compared (missing ones are skipped)")
     launcher: Literal["local", "slurm", "ray"] = Field("local", description="how runs are launched (--launcher)")
@@ -109,6 +112,26 @@ class ExperimentConfig(Section):
         if self.baseline is None:
             self.baseline = self.methods[0]
         return self
+
+    @field_validator("contrasts")
+    @classmethod
+    def _contrasts(cls, contrasts: list[tuple[str, str]], info: ValidationInfo) -> list[tuple[str, str]]:
+        methods = info.data.get("methods") or []
+        for method, other in contrasts:
+            for name in (method, other):
+                if name not in methods:
+                    raise ValueError(f"contrast [{method}, {other}]: '{name}' is not among methods {methods}")
+            if method == other:
+                raise ValueError(f"contrast [{method}, {other}] compares a method with itself")
+        if len(set(contrasts)) != len(contrasts):
+            raise ValueError("a contrast is listed twice")
+        return contrasts
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (method, other) effect to report: each method against the baseline, then the contrasts
+        (one that repeats a method - baseline pair is reported once)."""
+        pairs = [(method, self.baseline) for method in self.methods if method != self.baseline]
+        return list(dict.fromkeys(pairs + [tuple(c) for c in self.contrasts]))
 
 
 class Cell(BaseModel):

@@ -42,11 +42,11 @@ def _diffs(frame: pd.DataFrame, keys: list[str], method: str, baseline: str) -> 
 
 
 def effects_table(data: Collected, config: ExperimentConfig) -> pd.DataFrame:
-    """One row per (cell, metric, method other than the baseline): the paired effect method - baseline.
+    """One row per (cell, metric, compared pair): the paired effect method - baseline for every method other
+    than the baseline, then each of `contrasts` (method - other, the other in the baseline column).
     win_rate_vs_ref pairs by seed and prompt; every other metric (one value per run) by seed. p_holm adjusts
-    the p-values of one cell and metric over the methods compared (Holm)."""
+    the p-values of one cell and metric over all the pairs compared (Holm)."""
     rows = []
-    baseline = config.baseline
     for cell in dict.fromkeys(data.values["cell"]):
         for metric in config.metrics:
             if metric == PER_PROMPT and not data.prompts.empty:
@@ -56,11 +56,9 @@ def effects_table(data: Collected, config: ExperimentConfig) -> pd.DataFrame:
                 frame, keys, design = values, ["seed"], "seed"
             if frame.empty:
                 continue
-            for method in config.methods:
-                if method == baseline:
-                    continue
-                result = nested_effect(_diffs(frame, keys, method, baseline))
-                rows.append({"cell": cell, "metric": metric, "method": method, "baseline": baseline,
+            for method, other in config.pairs():
+                result = nested_effect(_diffs(frame, keys, method, other))
+                rows.append({"cell": cell, "metric": metric, "method": method, "baseline": other,
                              **result, "design": design})
     table = pd.DataFrame(rows, columns=[c for c in EFFECT_COLUMNS if c != "p_holm"])
     table["p_holm"] = table.groupby(["cell", "metric"])["p_value"].transform(holm) if len(table) else []
@@ -87,11 +85,12 @@ def report_markdown(config: ExperimentConfig, summary: pd.DataFrame, effects: pd
     lines = [f"# Experiment `{config.name}`", ""]
     if config.description:
         lines += [config.description, ""]
-    lines += [f"Seeds {config.seeds}; methods {config.methods}; effects are method − {config.baseline} on each "
-              "method's last iterate, paired by seed (and by eval prompt for win_rate_vs_ref), prompts nested in "
-              "seeds. 95% CIs and two-sided p-values are t-based on the nested standard error "
-              "(mnpo_bench/experiment/stats.py); p_holm is Holm's correction over the methods of one cell and "
-              "metric; mde is the minimum detectable effect at 80% power, α = 0.05.", ""]
+    extra = "".join(f", {m} − {o}" for m, o in config.contrasts if o != config.baseline)
+    lines += [f"Seeds {config.seeds}; methods {config.methods}; effects are method − {config.baseline}{extra} on "
+              "each method's last iterate, paired by seed (and by eval prompt for win_rate_vs_ref), prompts nested "
+              "in seeds. 95% CIs and two-sided p-values are t-based on the nested standard error "
+              "(mnpo_bench/experiment/stats.py); p_holm is Holm's correction over the pairs compared in one cell "
+              "and metric; mde is the minimum detectable effect at 80% power, α = 0.05.", ""]
     for row in cells.itertuples(index=False):
         cell = row.cell
         lines += [f"## Cell `{cell}`", "",

@@ -16,6 +16,7 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.experiment import launch as launcher
 from mnpo_bench.experiment.collect import collect
 from mnpo_bench.experiment.config import ExperimentConfig, find_experiment, load_experiment
+from mnpo_bench.experiment.drift import check_runs
 from mnpo_bench.experiment.grid import Job, cell_table, jobs as expand_jobs
 from mnpo_bench.experiment.report import cells_table, effects_table, report_markdown, summary_table, write_outputs
 from mnpo_bench.experiment.share import donors, share_upstream
@@ -51,11 +52,14 @@ def prepare(path: Path, *, out: Path | None = None, launcher_name: str | None = 
 
 def run_experiment(path: Path, *, out: Path | None = None, launcher_name: str | None = None,
                    jobs: int | None = None, publish_dir: Path | None = Path("leaderboards"),
-                   quiet: bool = False) -> Path:
+                   quiet: bool = False, rerun_changed: bool = False) -> Path:
     """Run the experiment at `path`: every unfinished (cell, seed) run, then its results; returns the
-    experiment directory. `publish_dir` None: publish nothing."""
+    experiment directory. `publish_dir` None: publish nothing. A run directory made with another config stops
+    it before anything runs (experiment.drift), unless `rerun_changed`."""
     config, job_list, folder = prepare(path, out=out, launcher_name=launcher_name, jobs=jobs)
     path = find_experiment(path)
+    if not rerun_changed:
+        check_runs(job_list, str(path))
     progress = Progress(quiet=quiet)
     started = time.time()
     write_json(folder / "jobs.json", {"experiment": str(path), "jobs": [launcher.describe(j) for j in job_list]})

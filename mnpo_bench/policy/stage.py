@@ -13,7 +13,8 @@ from mnpo_bench.store import RunStore, write_json
 
 def policy_stage(ctx: Context) -> None:
     """Run (or skip) the policy stage: reference.json with the reference policy's location (the tiny model is
-    built on first use, then cached)."""
+    built on first use, then cached). Its inputs are the policy config and, for the tiny model, the build's
+    cache key, so a run made before the corpus code changed re-runs from here instead of keeping the old model."""
     from mnpo_bench.policy.load import resolve_policy
 
     def fn(stage: StageRun) -> list[str]:
@@ -22,7 +23,12 @@ def policy_stage(ctx: Context) -> None:
         outputs = ["reference.json"]
         return outputs + ([path] if Path(path).is_absolute() else [])
 
-    ctx.stage("policy", fn, inputs=ctx.config.policy)
+    inputs: dict = {"policy": ctx.config.policy}
+    if ctx.config.policy.model == "tiny":  # the build's key follows the corpus code, which the config does not name
+        from mnpo_bench.policy.tiny import tiny_model_dir
+
+        inputs["build"] = tiny_model_dir(ctx.config.policy.tiny).name
+    ctx.stage("policy", fn, inputs=inputs)
 
 
 def reference_path(store: RunStore) -> str:

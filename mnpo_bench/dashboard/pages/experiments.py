@@ -52,12 +52,12 @@ def forest(effects: pd.DataFrame) -> go.Figure:
 
 def against_non_transitivity(effects: pd.DataFrame, cells: pd.DataFrame, measure: str) -> go.Figure:
     """Each cell's effect (with CI) against the cell's measured training-data non-transitivity, one trace per
-    method."""
+    compared pair (method − baseline)."""
     merged = effects.merge(cells[["cell", measure]], on="cell", how="left")
     figure = go.Figure()
-    for method, group in merged.groupby("method", sort=False):
+    for (method, baseline), group in merged.groupby(["method", "baseline"], sort=False):
         figure.add_trace(go.Scatter(
-            x=group[measure], y=group["effect"], mode="markers+lines", name=f"{method} − {group['baseline'].iloc[0]}",
+            x=group[measure], y=group["effect"], mode="markers+lines", name=f"{method} − {baseline}",
             text=group["cell"], error_y={"type": "data", "symmetric": False, "array": group["hi"] - group["effect"],
                                          "arrayminus": group["effect"] - group["lo"]},
             hovertemplate="%{text}<br>%{x:.3f}: effect %{y:.4f}<extra></extra>"))
