@@ -5,7 +5,9 @@
 - effects.csv  cell, metric, method, baseline, effect, lo, hi, p_value, mde, then se, df, n_seeds, n_units,
   p_holm, design: method - baseline, pooled over seeds and prompts with prompts nested in seeds (stats.py);
 - cells.csv    cell, each grid key, the mean non-transitivity of the cell's training data over seeds;
-- seeds.csv    cell, seed, method, policy, metric, value: the per-run values summary.csv pools.
+- seeds.csv    cell, seed, method, policy, metric, value: the per-run values summary.csv pools;
+- variance.csv cell, method, ...: the across-seed SD of win_rate_vs_ref split into evaluation noise and
+  training variance (variance.py).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import pandas as pd
 from mnpo_bench.experiment.collect import NON_TRANSITIVITY, PER_PROMPT, Collected
 from mnpo_bench.experiment.config import ExperimentConfig
 from mnpo_bench.experiment.stats import across_seeds, holm, nested_effect
+from mnpo_bench.experiment.variance import variance_markdown
 from mnpo_bench.store import write_text
 
 SUMMARY_COLUMNS = ["cell", "method", "metric", "n_seeds", "mean", "sd", "lo", "hi"]
 EFFECT_COLUMNS = ["cell", "metric", "method", "baseline", "effect", "lo", "hi", "p_value", "mde",
                   "se", "df", "n_seeds", "n_units", "p_holm", "design"]
-OUTPUTS = ("summary.csv", "effects.csv", "cells.csv", "seeds.csv", "report.md")
+OUTPUTS = ("summary.csv", "effects.csv", "cells.csv", "seeds.csv", "variance.csv", "report.md")
 
 
 def summary_table(data: Collected) -> pd.DataFrame:
@@ -80,7 +83,7 @@ def _p(value: float) -> str:
 
 
 def report_markdown(config: ExperimentConfig, summary: pd.DataFrame, effects: pd.DataFrame,
-                    cells: pd.DataFrame) -> str:
+                    cells: pd.DataFrame, variance: pd.DataFrame | None = None) -> str:
     """report.md: per cell, the training data's non-transitivity beside the effects, then the summary."""
     lines = [f"# Experiment `{config.name}`", ""]
     if config.description:
@@ -107,6 +110,8 @@ def report_markdown(config: ExperimentConfig, summary: pd.DataFrame, effects: pd
             lines.append(f"| {s.method} | {s.metric} | {_fmt(s.mean)} | {_fmt(s.sd)} | [{_fmt(s.lo)}, {_fmt(s.hi)}] "
                          f"| {s.n_seeds} |")
         lines.append("")
+        if variance is not None and (variance["cell"] == cell).any():
+            lines += variance_markdown(variance[variance["cell"] == cell], PER_PROMPT)
     return "\n".join(lines) + "\n"
 
 

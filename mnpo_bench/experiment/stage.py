@@ -2,7 +2,7 @@
 
 The experiment directory (default <runs_dir>/experiments/<name>/) holds one run directory per cell and seed,
 `<cell>/seed<s>/`, and its own manifest, whose one stage `results` writes summary.csv, effects.csv, cells.csv,
-seeds.csv and report.md; its input hash covers the experiment config and every run's leaderboard hash, so an
+seeds.csv, variance.csv and report.md; its input hash covers the experiment config and every run's leaderboard hash, so an
 unchanged experiment re-run launches nothing and recomputes nothing.
 """
 
@@ -18,8 +18,10 @@ from mnpo_bench.experiment.collect import collect
 from mnpo_bench.experiment.config import ExperimentConfig, find_experiment, load_experiment
 from mnpo_bench.experiment.drift import check_runs
 from mnpo_bench.experiment.grid import Job, cell_table, jobs as expand_jobs
-from mnpo_bench.experiment.report import cells_table, effects_table, report_markdown, summary_table, write_outputs
+from mnpo_bench.experiment.report import (OUTPUTS, cells_table, effects_table, report_markdown, summary_table,
+                                         write_outputs)
 from mnpo_bench.experiment.share import donors, share_upstream
+from mnpo_bench.experiment.variance import variance_table
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import RunStore, write_json
@@ -86,7 +88,7 @@ def run_experiment(path: Path, *, out: Path | None = None, launcher_name: str | 
     publish = Path(publish_dir) / "experiments" / config.name if publish_dir is not None else None
     inputs = {"experiment": config.model_dump(mode="json", exclude={"launcher", "jobs", "slurm", "ray"}),
               "runs": {job.out: _leaderboard_hash(job) for job in job_list},
-              "publish": str(publish)}
+              "publish": str(publish), "outputs": OUTPUTS}  # a new output file re-runs the results
     ctx.stage("results", lambda run: _results(run, config, job_list, publish), inputs=inputs)
     progress.note(f"experiment {config.name} done in {time.time() - started:.1f} s: {folder}")
     return folder
@@ -105,8 +107,9 @@ def _results(run: StageRun, config: ExperimentConfig, job_list: list[Job], publi
     data = collect(job_list, config)
     summary, effects = summary_table(data), effects_table(data, config)
     cells = cells_table(data, cell_table(config))
-    report = report_markdown(config, summary, effects, cells)
-    tables = {"summary": summary, "effects": effects, "cells": cells, "seeds": data.values}
+    variance = variance_table(data.prompts)
+    report = report_markdown(config, summary, effects, cells, variance)
+    tables = {"summary": summary, "effects": effects, "cells": cells, "seeds": data.values, "variance": variance}
     written = write_outputs(run.ctx.store.root, tables, report, publish)
     if publish is not None:
         run.ctx.progress.note(f"published the experiment's results to {publish}/")
