@@ -193,3 +193,39 @@ def test_check_shape_names_the_step_that_reads_nothing():
         check_shape([Step("fit", "fit", source="run"), Step("again", "fit", source="run")])
     with pytest.raises(ValueError, match="starts from 'ghost'"):
         check_shape([Step("fit", "fit", source="run", start="ghost")])
+
+
+def test_a_recipe_schedule_and_sppo_win_rates_reach_the_online_iterations(tmp_path, small_tiny, panel_file,
+                                                                          monkeypatch):
+    """INPO with a schedule (β 0.2, r 0.5 at t = 1; β 0.05, r 0.9 from t = 2) trains each iteration with its
+    entry: at t = 1 the first step's loss is (1/(2·0.2))² = 6.25 (policy = reference = opponent, hard labels).
+    SPPO's pairs at t = 2 carry each response's win rate against the K = 4 online samples, recomputed here from
+    the iteration's labelled pairs: w(y) = (½ + Σ_j P(y ≻ y_j))/4."""
+    from mnpo_bench.train import iteration
+
+    real, seen = iteration.run_recipe, {}
+
+    def spy(job):
+        seen[(job.method, job.iteration)] = (job.recipe.loss.beta, job.recipe.loss.ratio)
+        return real(job)
+
+    monkeypatch.setattr(iteration, "run_recipe", spy)
+    schedule = [{"loss": {"beta": 0.2, "ratio": 0.5}}, {"loss": {"beta": 0.05, "ratio": 0.9}}]
+    overrides = {"inpo": {**SMALL_OPTIM, "schedule": schedule}, "sppo": SMALL_OPTIM}
+    ctx = _context(tmp_path / "run", small_tiny, panel_file, ["inpo", "sppo"], iterations=2, overrides=overrides)
+    train_stage(ctx)
+    assert seen[("inpo", 1)] == (0.2, 0.5) and seen[("inpo", 2)] == (0.05, 0.9)
+    first = read_metrics(ctx.store.root / "train" / "inpo" / "metrics.jsonl")[0]
+    assert (first["iteration"], first["loss"]) == (1, pytest.approx(6.25, rel=1e-5))
+
+    data = ctx.store.root / "train" / "sppo" / "data"
+    labelled = pd.read_parquet(data / "iter2-preferences.parquet")
+    wins: dict[tuple[str, str], float] = {}
+    for row in labelled.itertuples():
+        wins[(row.prompt_id, row.chosen_id)] = wins.get((row.prompt_id, row.chosen_id), 0.5) + row.prob
+        wins[(row.prompt_id, row.rejected_id)] = wins.get((row.prompt_id, row.rejected_id), 0.5) + 1 - row.prob
+    pairs = pd.read_parquet(data / "iter2-pairs.parquet")
+    assert len(pairs) > 0 and labelled.groupby("prompt_id").size().eq(6).all()  # every pair of 4 samples
+    for row in pairs.itertuples():
+        assert row.chosen_winrate == pytest.approx(wins[(row.prompt_id, row.chosen_id)] / 4)
+        assert row.rejected_winrate == pytest.approx(wins[(row.prompt_id, row.rejected_id)] / 4)
