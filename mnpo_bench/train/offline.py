@@ -41,7 +41,8 @@ def train_offline(recipe_name: str, data: str, *, model: str | None, out: Path, 
     root = Path(out).resolve() / recipe.method
     key = stable_hash(recipe.model_dump(mode="json"), data, reference, persona_column, seed)
     work = Path(out).resolve() / ".work" / key
-    it = Iteration(recipe.at_iteration(1), recipe.method, 1, root, reference, {p: [reference] for p in prefs}, work, seed, device)
+    it = Iteration(recipe.at_iteration(1), recipe.method, 1, root, reference, {p: [reference] for p in prefs}, work,
+                   seed, device)
     train_players(it, prefs, progress)  # returns on every rank together
     saved = {policy_name(recipe.method, p, 1): str(player_dir(root, p, 1)) for p in prefs}
     if is_main():  # the main process owns the outputs and the scratch

@@ -216,7 +216,7 @@ def load_recipe(name: str, profile: str = "tiny", overrides: dict[str, Any] | No
     path = recipe_path(name, where)
     data = settings.read_yaml(path)
     check_renamed(data, str(path))
-    check_renamed(overrides or {}, f"train.overrides of {name}")
+    check_renamed(overrides or {}, f"overrides of recipe {name} (--set or train.overrides)")
     base = settings.build(Recipe, data, str(path))
     if profile == "paper":
         data = settings.deep_merge({k: v for k, v in data.items() if k != "paper"}, base.paper)

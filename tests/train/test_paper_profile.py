@@ -65,7 +65,7 @@ def test_old_names_are_one_line_errors_with_the_migration(tmp_path, loss, fix):
     line = info.value.line()
     assert f"old.yaml: field 'loss.{next(k for k in loss if k in ('eta', 'gamma'))}' was renamed" in line
     assert fix in line and "\n" not in line
-    with pytest.raises(UserError, match="train.overrides of sppo: field 'loss.eta' was renamed.*1/eta"):
+    with pytest.raises(UserError, match=r"overrides of recipe sppo \(--set or train.overrides\): field 'loss.eta' was renamed.*1/eta"):
         load_recipe("sppo", overrides={"loss": {"eta": 10.0}})
 
 
