@@ -1,6 +1,7 @@
 """Judgments → battles: orientation by presentation order, failures kept as failures."""
 
 import pandas as pd
+import pytest
 
 from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
 
@@ -78,6 +79,23 @@ def test_the_answer_pair_subsample_is_seeded_and_sized():
     other = [set(zip(p.response_a_id, p.response_b_id)) for p in
              (policy_pairs(PROMPT, responses, max_pairs=5, seed=s) for s in range(4, 12))]
     assert any(o != set(zip(first.response_a_id, first.response_b_id)) for o in other)
+
+
+@pytest.mark.parametrize("k_a, k_b", [(4, 4), (16, 16), (3, 5), (6, 4), (1, 3)])
+def test_the_subsample_uses_every_answer_equally_often(k_a, k_b):
+    """Every size from 1 to k_a * k_b: distinct pairs, and each answer of either policy used the same number of
+    times within one (a uniform draw of 16 of 256 pairs leaves about 6 of 16 answers out)."""
+    responses = pd.concat([answers("x", [f"a{i}" for i in range(k_a)]), answers("y", [f"b{j}" for j in range(k_b)])],
+                          ignore_index=True)
+    for size in range(1, k_a * k_b + 1):
+        pairs = policy_pairs(PROMPT, responses, max_pairs=size, seed=size)
+        assert len(set(zip(pairs.response_a_id, pairs.response_b_id))) == len(pairs) == min(size, k_a * k_b)
+        for column, k in (("response_a_id", k_a), ("response_b_id", k_b)):
+            counts = pairs[column].value_counts().reindex(
+                [f"{'x' if column == 'response_a_id' else 'y'}|p1|{i}" for i in range(k)], fill_value=0)
+            assert counts.max() - counts.min() <= 1, (size, column, counts.to_dict())
+    matching = policy_pairs(PROMPT, responses, max_pairs=min(k_a, k_b), seed=0)
+    assert matching["response_a_id"].nunique() == matching["response_b_id"].nunique() == min(k_a, k_b)
 
 
 def test_each_policy_has_its_own_stream():
