@@ -47,16 +47,19 @@ def _validate_prompts(config: RunConfig) -> list[str]:
 
 def _validate_policy(config: RunConfig) -> list[str]:
     lines = []
+    template = config.policy.chat_template
     if config.policy.model != "tiny":
-        from mnpo_bench.policy.load import check_model_location
-
-        location = check_model_location(config.policy.model, where="policy.model")
         from transformers import AutoTokenizer
 
-        from mnpo_bench.policy.chat import ensure_chat_template
+        from mnpo_bench.policy.chat import ensure_chat_template, read_chat_template
+        from mnpo_bench.policy.load import check_model_location
+        from mnpo_bench.policy.template import check_template
 
-        ensure_chat_template(AutoTokenizer.from_pretrained(location), where="policy.model")
-    lines.append(f"ok  policy {config.policy.model}")
+        tokenizer = AutoTokenizer.from_pretrained(check_model_location(config.policy.model, where="policy.model"))
+        if template is not None:  # the policy stage gives the checkpoint this template: it must render
+            check_template(tokenizer, read_chat_template(template))
+        ensure_chat_template(tokenizer, where="policy.model")
+    lines.append(f"ok  policy {config.policy.model}" + (" (chat template from policy.chat_template)" if template else ""))
     from mnpo_bench.generation.generate import GENERATION_BACKENDS as BACKENDS
 
     if config.generation.backend not in BACKENDS:

@@ -43,7 +43,10 @@ def run_changes(job: Job) -> list[str]:
         from mnpo_bench.policy.config import TinyModelConfig
         from mnpo_bench.policy.tiny import tiny_model_dir
 
-        built = Path(json.loads(reference.read_text()).get("reference", "")).name
+        from mnpo_bench.policy.locations import TINY_PREFIX
+
+        stored = json.loads(reference.read_text()).get("reference", "")  # tiny:<key>, or a cache path (older runs)
+        built = Path(stored.removeprefix(TINY_PREFIX)).name
         wanted = tiny_model_dir(TinyModelConfig.model_validate(job.config["policy"]["tiny"])).name
         if built != wanted:
             found.append(f"reference build: tiny/{built} -> tiny/{wanted} (the tiny model's code changed)")

@@ -10,6 +10,7 @@ computes are those of the tokens that were sampled.
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 from typing import Any
 
 # The template of the embedded tiny model (a checkpoint without a template of its own is an error, never given it).
@@ -22,6 +23,30 @@ _PROBE = "MNPOENDOFTURNPROBE"  # plain text no template rewrites; what follows i
 _END_OF_TURN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> (template, token id)
 
 
+def read_chat_template(value: str) -> str:
+    """The Jinja text `value` stands for (policy.chat_template): `value` itself when it holds Jinja tags, else the
+    contents of the file it names. A ValueError saying what is wrong when neither reads or the text does not
+    compile in the sandboxed Jinja environment transformers renders templates with."""
+    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    text = value
+    if "{{" not in value and "{%" not in value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError("neither a Jinja template (no {{ or {% tags) nor an existing file"
+                             + (" (it is a directory)" if path.is_dir() else ""))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"the template file {value} is not UTF-8 text") from None
+    try:
+        ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(text)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"not a valid Jinja template (line {exc.lineno}: {exc.message})") from None
+    return text
+
+
 def ensure_chat_template(tokenizer: Any, where: str | None = None) -> Any:
     """`tokenizer` with a pad token, after checking it has a chat template of its own; a UserError naming the
     checkpoint (and `where`, the setting that named it) when it has none: rendering prompts in another model's
@@ -31,9 +56,9 @@ def ensure_chat_template(tokenizer: Any, where: str | None = None) -> Any:
 
         name = getattr(tokenizer, "name_or_path", None) or "the policy"
         raise UserError(f"the tokenizer of '{name}' has no chat template", where=where or str(name),
-                        fix="give the checkpoint one (tokenizer.chat_template = <Jinja template>; "
-                            "tokenizer.save_pretrained(DIR)), e.g. mnpo_bench.policy.chat.TINY_CHAT_TEMPLATE for the "
-                            "tiny model's <|role|> format")
+                        fix="set policy.chat_template to the model's Jinja chat template or a template file, or save "
+                            "one with the checkpoint (tokenizer.chat_template = <Jinja template>; "
+                            "tokenizer.save_pretrained(DIR))")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

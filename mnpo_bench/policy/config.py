@@ -43,6 +43,20 @@ class PolicyConfig(Section):
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="settings of the embedded tiny model")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype; auto = bf16 on GPU, fp32 on CPU")
     device: str = Field("auto", pattern=DEVICE_PATTERN, description="'auto', 'cpu', 'cuda' or 'cuda:N' (checked against this host before any work)")
+    chat_template: str | None = Field(
+        None, description="the chat template prompts are rendered with, replacing the checkpoint's own: a Jinja "
+        "string, or the path of a template file (e.g. chat_template.jinja); None: the checkpoint's own (a checkpoint "
+        "without one is refused). Checked when the config is read")
     cpu_threads: int | None = Field(
         None, ge=1, description="torch CPU threads; None: 1 for the tiny model (its small ops lose more to thread "
         "hand-offs than they gain, ~4x on a busy 2-core machine), torch's default for other models")
+
+    @field_validator("chat_template")
+    @classmethod
+    def _template_reads(cls, value: str | None) -> str | None:
+        """A Jinja string that compiles, or the path of a UTF-8 file holding one (read again by the policy stage)."""
+        if value is not None:
+            from mnpo_bench.policy.chat import read_chat_template
+
+            read_chat_template(value)
+        return value

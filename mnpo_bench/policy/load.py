@@ -46,7 +46,8 @@ def check_model_location(name: str, where: str) -> str:
 
 
 def read_policies(root: Path) -> dict[str, str]:
-    """The run's policies.json as {name: location}, run-relative paths made absolute; hub ids kept as given."""
+    """The run's policies.json as {name: loadable location}: run-relative paths made absolute, `tiny:<key>`
+    resolved (policy/locations.py), hub ids kept as given."""
     path = Path(root) / "policies.json"
     if not path.exists():
         raise UserError("no policies.json", where=str(root), fix="give a run directory whose policy stage has run")
@@ -57,12 +58,9 @@ def read_policies(root: Path) -> dict[str, str]:
     if not isinstance(policies, dict) or not policies or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in policies.items()):
         raise UserError("expected a non-empty object {policy name: checkpoint path}", where=str(path))
-    resolved = {}
-    for name, location in policies.items():
-        local = Path(location).expanduser()
-        candidate = local if local.is_absolute() else Path(root) / local
-        resolved[name] = str(candidate.resolve()) if candidate.exists() else location
-    return resolved
+    from mnpo_bench.policy.locations import resolve_location
+
+    return {name: resolve_location(location, Path(root)) for name, location in policies.items()}
 
 
 def policy_spec(spec: str, where: str) -> tuple[str, str]:
@@ -74,15 +72,23 @@ def policy_spec(spec: str, where: str) -> tuple[str, str]:
 
 
 def checkpoint_fingerprint(location: str) -> str:
-    """A cheap fingerprint of a checkpoint: names, sizes and modification times of its files (a hub id
-    stands for itself). Changes whenever the checkpoint is rewritten."""
-    from mnpo_bench.store import stable_hash
-
+    """A fingerprint of what a checkpoint holds: its files' names and bytes (a hub id stands for itself). The
+    same for a copy of the checkpoint (a copied run re-uses its answers), different once it is rewritten.
+    Memoised per process on the files' names, sizes and modification times, so each checkpoint is read once."""
     path = Path(location)
     if not path.is_dir():
         return location
     files = sorted(p for p in path.rglob("*") if p.is_file())
-    return stable_hash([(str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+    stats = tuple((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    key = (str(path.resolve()), stats)
+    if key not in _FINGERPRINTS:
+        from mnpo_bench.store import file_hash, stable_hash
+
+        _FINGERPRINTS[key] = stable_hash([(name, size, file_hash(path / name)) for name, size, _ in stats])
+    return _FINGERPRINTS[key]
+
+
+_FINGERPRINTS: dict[tuple, str] = {}
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnpo_bench.progress import Progress
+from mnpo_bench.progress import Progress, hf_progress_hidden
 from mnpo_bench.store import atomic_dir, read_table, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS, add_win_rates
 from mnpo_bench.train.loop import TrainJob, run_recipe
@@ -138,6 +138,7 @@ def select_pairs(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
     return kept
 
 
+@hf_progress_hidden
 def keep_policy(start: str, out: Path) -> None:
     """Save the policy at `start` (a directory or a hub id) unchanged as `out`."""
     with atomic_dir(out) as scratch:

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from mnpo_bench.progress import hf_progress_hidden
 from mnpo_bench.store import atomic_dir, write_json
 from mnpo_bench.train.data import is_empty
 from mnpo_bench.train.logprobs import collate_sequences, encode_pair, sequence_logps
@@ -268,6 +269,7 @@ class PreferenceRecipe:
             self.metrics.restart_from(self.step)
 
     # -- output -----------------------------------------------------------------------------------------
+    @hf_progress_hidden  # no "Writing model shards" bar: ours is the one display
     def save_policy(self) -> Path:
         """Write the trained policy (weights in the checkpoint's dtype, tokenizer) to output_dir atomically."""
         out = Path(self.job.output_dir)

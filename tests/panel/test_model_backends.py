@@ -106,7 +106,8 @@ def test_model_judges_run_in_a_panel(tiny_models, tmp_path: Path, probe):
     assert len(judgments) == 24 and judgments["error"].isna().all()
     rm = judgments[judgments["persona"] == reward.name].pivot_table(index="response_b_id", columns="order", values="prob_a")
     assert (rm["ab"] - rm["ba"]).abs().max() < 1e-5  # a reward model has no position bias
-    (tiny_models["reward"] / "config.json").touch()  # "retrained" weights at the same path
+    config = tiny_models["reward"] / "config.json"
+    config.write_text(config.read_text() + "\n")  # "retrained": other bytes at the same path (a copy is the same)
     assert persona(tmp_path, "reward-model", tiny_models["reward"], input_format="text").hash != reward.hash
 
 

@@ -24,8 +24,8 @@ def resolve_model(name: str, where: str) -> str:
 
 
 def model_fingerprint(name: str) -> Any:
-    """For a local model directory, the names, sizes and modification times of its files (so retrained
-    weights at the same path invalidate cached verdicts); None for a hub id."""
+    """For a local model directory, `checkpoint_fingerprint` (its files' names and bytes: retrained weights at
+    the same path invalidate cached verdicts); None for a hub id."""
     from mnpo_bench.policy.load import checkpoint_fingerprint
 
     path = Path(name).expanduser()
