@@ -4,6 +4,7 @@ config does: a run made before the corpus changed does not keep the old referenc
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from mnpo_bench.config import RunConfig
 from mnpo_bench.pipeline import open_run
@@ -22,7 +23,7 @@ def _policy_stage(out):
 def test_a_new_tiny_build_reruns_the_policy_stage(tiny_policy, tmp_path, monkeypatch):
     out = tmp_path / "run"
     assert _policy_stage(out).ran == ["policy"]
-    assert json.loads((out / "reference.json").read_text())["reference"] == tiny_policy
+    assert json.loads((out / "reference.json").read_text())["reference"] == "tiny:" + Path(tiny_policy).name
     assert _policy_stage(out).skipped == ["policy"]
     # the corpus code changes (its version here); the config does not
     monkeypatch.setattr("mnpo_bench.policy.tiny.CORPUS_VERSION", "a later corpus")
@@ -33,4 +34,4 @@ def test_a_new_tiny_build_reruns_the_policy_stage(tiny_policy, tmp_path, monkeyp
     assert rebuilt != tiny_policy
     monkeypatch.setattr("mnpo_bench.policy.load.resolve_policy", lambda config, progress: rebuilt)  # no 30 s build
     assert _policy_stage(out).ran == ["policy"]
-    assert json.loads((out / "reference.json").read_text())["reference"] == rebuilt
+    assert json.loads((out / "reference.json").read_text())["reference"] == "tiny:" + Path(rebuilt).name
