@@ -195,6 +195,7 @@ def test_check_shape_names_the_step_that_reads_nothing():
         check_shape([Step("fit", "fit", source="run", start="ghost")])
 
 
+@pytest.mark.heavy  # 11-12 s on the shared 2 cores: over the default suite's ~10 s per new test
 def test_a_recipe_schedule_and_sppo_win_rates_reach_the_online_iterations(tmp_path, small_tiny, panel_file,
                                                                           monkeypatch):
     """INPO with a schedule (β 0.2, r 0.5 at t = 1; β 0.05, r 0.9 from t = 2) trains each iteration with its
