@@ -28,5 +28,5 @@ class TournamentConfig(Section):
     stop_when_separated: bool = Field(True, description="active: stop once every adjacent pair of the Bradley-Terry "
                                       "ranking is separated at 95%")
     n_answers: int = Field(4, ge=1, description="answers each policy samples per eval prompt; every cross-policy pair of them is judged (see answer_pairs)")
-    answer_pairs: int | None = Field(None, ge=1, description="judge at most this many answer pairs per policy pair and prompt, a balanced subsample (each answer used equally often, within one) seeded by (run seed, prompt, pair) (None: all n_answers^2); a schedule other than round_robin, or a budget, judges one seeded answer pair per match")
+    answer_pairs: int | None = Field(None, ge=1, description="judge at most this many answer pairs per policy pair and prompt, a balanced subsample (each answer used equally often, within one) seeded by (run seed, prompt, pair) (None: all n_answers^2); below n_answers^2 the Nash gap is undefined where no answer met all of a policy's answers; a schedule other than round_robin, or a budget, judges one seeded answer pair per match")
     common_random_numbers: bool = Field(False, description="true: every policy samples from the same random stream (the run seed), a paired design; false: each policy its own stream, seeded by (run seed, policy name)")
