@@ -24,6 +24,10 @@ def leaderboard(
     seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,
     bench: Annotated[Optional[Path], typer.Option(help="bench results table (model, task, metric, value, stderr) to join")] = None,
     hard: Annotated[bool, typer.Option("--hard", help="score battles by winner only, ignoring prob_a")] = False,
+    length_control: Annotated[Optional[str], typer.Option("--length-control", help="how the length-controlled win "
+                                                          "rate is fitted: pooled (one GLM over all models) | "
+                                                          "alpaca-eval (AlpacaEval 2's per-model GLM; the default "
+                                                          "with --from alpaca-eval)")] = None,
     responses: Annotated[Optional[Path], typer.Option(help="the answers' texts (response_id, text; a run's "
                                                            "responses.parquet): identical answers count as one in the "
                                                            "Nash gap, and diversity is measured")] = None,
@@ -47,7 +51,8 @@ def leaderboard(
     for note in table.attrs.get("notes", []) if source else []:
         typer.echo(f"note: {note}")
     board = build_leaderboard(table, out, reference=reference, bootstrap=bootstrap, seed=seed, bench=bench,
-                              soft=not hard, source=str(battles), responses=texts)
+                              soft=not hard, source=str(battles), responses=texts,
+                              length_control=length_control or ("alpaca-eval" if source == "alpaca-eval" else "pooled"))
     ratings = board.ratings
     width = max(len(m) for m in ratings["model"])
     typer.echo(f"{'rank':>4}  {'model':<{width}}  {'BT':>6}  {'95% CI':>13}  {'vs field':>8}  {'max.lottery':>11}")

@@ -18,6 +18,7 @@ from mnpo_bench.ratings.battles import Battles
 from mnpo_bench.ratings.diagnostics import consistency, cyclic_share, cyclic_triads, significant_cycles
 from mnpo_bench.ratings.game import RATINGS, WITH_INTERVALS, Game
 from mnpo_bench.ratings.length_control import lc_win_rates
+from mnpo_bench.ratings.length_control_alpaca import alpaca_lc_win_rates
 from mnpo_bench.ratings.nash_gap import COLUMNS as NASH_COLUMNS
 from mnpo_bench.ratings.nash_gap import nash_table
 from mnpo_bench.ratings.paired import paired_table
@@ -55,20 +56,27 @@ def resolve_reference(battles: Battles, reference: str | None, option: str = "--
 
 
 RESAMPLE = ("prompts", "battles")
+LENGTH_CONTROL = {"pooled": lc_win_rates, "alpaca-eval": alpaca_lc_win_rates}  # length_control.py, length_control_alpaca.py
 
 
 def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
          reference_option: str = "--reference", resample: str = "prompts",
-         responses: pd.DataFrame | None = None) -> Leaderboard:
+         responses: pd.DataFrame | None = None, length_control: str = "pooled") -> Leaderboard:
     """Every rating, interval, diagnostic and annotator table of `battles`.
 
     responses: the run's answers (response_id, text), so the Nash gap and diversity know identical texts.
     resample: "prompts" (default) bootstraps prompts, each with all its battles (a cluster bootstrap), where
     every battle names its prompt; "battles" resamples battles as if independent.
+    length_control: how lc_win_rate_vs_ref is fitted, a key of LENGTH_CONTROL ("pooled": one joint GLM;
+    "alpaca-eval": AlpacaEval 2's per-model GLM).
     """
     if resample not in RESAMPLE:
         raise UserError(f"unknown bootstrap resampling '{resample}'", where="leaderboard.resample",
                         fix=did_you_mean(resample, RESAMPLE))
+    if length_control not in LENGTH_CONTROL:
+        raise UserError(f"unknown length control '{length_control}'", where="--length-control",
+                        fix=did_you_mean(length_control, list(LENGTH_CONTROL)))
+    lc_rates = LENGTH_CONTROL[length_control]
     models, n = battles.models, len(battles.models)
     ref = resolve_reference(battles, reference, reference_option)
     valid = battles.valid
@@ -91,7 +99,7 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
         if name in WITH_INTERVALS:
             low, high = _interval(rating(boot)) if boot is not None else (np.full(n, np.nan),) * 2
             table[f"{name}_lo"], table[f"{name}_hi"] = low, high
-    table["lc_win_rate_vs_ref"] = lc_win_rates(valid, n, ref) if ref is not None else np.nan
+    table["lc_win_rate_vs_ref"] = lc_rates(valid, n, ref) if ref is not None else np.nan
     low, high = (table["bt_lo"], table["bt_hi"]) if boot is not None else (table["bt"], table["bt"])
     table["rank_ub"] = 1 + (low.to_numpy()[None, :] > high.to_numpy()[:, None]).sum(1)
     table["n_battles"] = N[0].sum(1).astype(int)
@@ -102,7 +110,7 @@ def rate(battles: Battles, *, reference: str | None, bootstrap: int, seed: int,
     gaps, gaps_per_annotator = nash_table(battles, responses, bootstrap, seed)
     for column in NASH_COLUMNS:
         table[column] = gaps[column].to_numpy()
-    per_annotator = _per_annotator(battles, ref).merge(
+    per_annotator = _per_annotator(battles, ref, lc_rates).merge(
         gaps_per_annotator.drop(columns="nash_gap_prompts"), on=["annotator", "model"], how="left")
     spread = rank_spread(per_annotator).reindex(models)
     table["rank_spread"] = spread["rank_spread"].to_numpy()
@@ -121,7 +129,7 @@ def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return percentiles(values)
 
 
-def _per_annotator(battles: Battles, ref: int | None) -> pd.DataFrame:
+def _per_annotator(battles: Battles, ref: int | None, lc_rates=lc_win_rates) -> pd.DataFrame:
     """Long table: annotator, model, every rating of RATINGS, lc_win_rate_vs_ref, rank (by bt), n_battles."""
     rows = []
     for annotator, valid in battles.valid.groupby("annotator", sort=True):
@@ -136,7 +144,7 @@ def _per_annotator(battles: Battles, ref: int | None) -> pd.DataFrame:
         part = pd.DataFrame({"annotator": annotator, "model": [battles.models[m] for m in seen]})
         for name, rating in RATINGS.items():
             part[name] = rating(game)[0]
-        part["lc_win_rate_vs_ref"] = lc_win_rates(valid, len(seen), sub_ref) if sub_ref is not None else np.nan
+        part["lc_win_rate_vs_ref"] = lc_rates(valid, len(seen), sub_ref) if sub_ref is not None else np.nan
         part["n_battles"] = N[0].sum(1).astype(int)
         part["rank"] = part["bt"].rank(ascending=False, method="min").astype(int)
         rows.append(part)

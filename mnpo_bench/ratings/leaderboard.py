@@ -32,7 +32,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
                       bootstrap: int, seed: int, bench: pd.DataFrame | str | Path | None = None,
                       soft: bool = True, source: str | None = None, reference_option: str = "--reference",
                       schedule: dict | None = None, resample: str = "prompts",
-                      responses: pd.DataFrame | None = None) -> Leaderboard:
+                      responses: pd.DataFrame | None = None, length_control: str = "pooled") -> Leaderboard:
     """Rate `battles` (a table or a .parquet/.jsonl/.json/.csv path) and write OUTPUTS into `out_dir`.
 
     reference: the model win_rate_vs_ref and lc_win_rate_vs_ref compare against (None: the model present in
@@ -44,6 +44,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     schedule: how a scheduled tournament chose its comparisons (tournament.schedule.ScheduleResult.note()),
     kept in diagnostics.json and stated in report.md. responses: the answers' texts (response_id, text), so
     the Nash gap counts identical answers as one and diversity can be measured (None: answers by response id).
+    length_control: "pooled" (default) or "alpaca-eval" (AlpacaEval 2's per-model GLM; compute.LENGTH_CONTROL).
     Returns the Leaderboard; raises a UserError (writing nothing) for bad input.
     """
     if isinstance(battles, (str, Path)):
@@ -53,7 +54,7 @@ def build_leaderboard(battles: pd.DataFrame | str | Path, out_dir: str | Path, *
     bench_table = _bench_columns(bench) if bench is not None else None
     with _single_threaded_blas():
         board = rate(checked, reference=reference, bootstrap=bootstrap, seed=seed, reference_option=reference_option,
-                     resample=resample, responses=responses)
+                     resample=resample, responses=responses, length_control=length_control)
     if schedule is not None:
         board.diagnostics["schedule"] = schedule
     bench_names: list[str] = []

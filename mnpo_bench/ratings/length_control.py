@@ -87,12 +87,16 @@ def _instruction_difficulty(prompt_id: pd.Series, local: np.ndarray, tanh_gap: n
     return ((gamma - gamma.mean()) / spread)[codes] if spread > 0 else np.zeros(n)
 
 
-def _fit_logistic(X: sparse.csr_matrix, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-    """Weights minimising the soft-target logistic loss plus 0.5 * sum(penalty * w^2)."""
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = X @ w
-        value = -(y * log_expit(z) + (1 - y) * log_expit(-z)).sum() + 0.5 * (penalty * w * w).sum()
-        return value, X.T @ (expit(z) - y) + penalty * w
+def _fit_logistic(X: sparse.csr_matrix, y: np.ndarray, penalty: np.ndarray,
+                  centre: np.ndarray | None = None) -> np.ndarray:
+    """Weights minimising the soft-target logistic loss plus 0.5 * sum(penalty * (w - centre)^2)
+    (centre: zeros when None, and the search starts there)."""
+    start = np.zeros(X.shape[1]) if centre is None else np.asarray(centre, dtype=float)
 
-    return minimize(loss, np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z, r = X @ w, w - start
+        value = -(y * log_expit(z) + (1 - y) * log_expit(-z)).sum() + 0.5 * (penalty * r * r).sum()
+        return value, X.T @ (expit(z) - y) + penalty * r
+
+    return minimize(loss, start.copy(), jac=True, method="L-BFGS-B",
                     options={"maxiter": 2000, "gtol": 1e-8}).x
