@@ -86,9 +86,14 @@ def _validate_panel(config: RunConfig) -> list[str]:
 def _validate_train(config: RunConfig) -> list[str]:
     from mnpo_bench.train.recipes import validate_recipes
 
+    from mnpo_bench.train.prompt_split import check_prompt_split
+
     if config.train.enabled and not config.train.methods:
         raise UserError("no methods to train", where="train.methods", fix="name a recipe, or set train.enabled=false")
-    return validate_recipes(config.train)
+    lines = validate_recipes(config.train)
+    if config.train.enabled:
+        lines.append(check_prompt_split(config.prompts.n_train, config.train.iterations, config.train.prompt_split))
+    return lines
 
 
 def _validate_bench(config: RunConfig) -> list[str]:

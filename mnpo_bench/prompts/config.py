@@ -18,7 +18,7 @@ class PromptsConfig(Section):
         default_factory=lambda: ["arithmetic", "counting", "listing", "rewriting", "yesno"],
         min_length=1, description="built-in instruction families to draw from (builtin source only)",
     )
-    n_train: int = Field(48, ge=1, le=MAX_PROMPTS, description="number of training prompts")
+    n_train: int = Field(96, ge=1, le=MAX_PROMPTS, description="number of training prompts; the default 96 gives each of the default 3 iterations its own 32 (train.prompt_split)")
     n_eval: int = Field(48, ge=1, le=MAX_PROMPTS, description="number of held-out evaluation prompts (disjoint from train); the "
                         "default 48 keeps the embedded run within minutes on 2 cores (each eval prompt costs about 1 CPU-second of tournament)")
     hf_split: str = Field("train", description="split to read for an 'hf:' source")

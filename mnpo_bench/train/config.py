@@ -16,8 +16,15 @@ class TrainConfig(Section):
     enabled: bool = Field(True, description="run the train stage")
     methods: list[str] = Field(default_factory=lambda: ["mnpo", "inpo", "dpo"], description="recipe names in trainer/ (or paths)")
     iterations: int = Field(
-        2, ge=1, description="online iterations T; from 3 on, TD-MNPO with k = 2 plays two distinct past iterates "
-        "(at T = 2 it is INPO with another ratio)")
+        3, ge=1, description="online iterations T (default 3: at t = 3 TD-MNPO with k = 2 plays two distinct past "
+        "iterates; with T <= 2 it only ever plays {iter1, reference}, which is INPO with another ratio)")
+    prompt_split: Literal["per_iteration", "shared"] = Field(
+        "per_iteration", description="per_iteration: the train prompts are shuffled (run seed) and cut into T "
+        "disjoint slices, iteration t trains on slice t only, as the MNPO and SPPO releases do (needs "
+        "prompts.n_train >= T); shared: every iteration trains on every train prompt")
+    common_random_numbers: bool = Field(
+        False, description="false: each method's online samples (t > 1) come from its own random stream, seeded "
+        "by (run seed, method, t); true: every method samples iteration t from one shared stream (a paired design)")
     profile: Literal["auto", "tiny", "paper"] = Field(
         "auto", description="recipe settings: tiny (embedded model), paper (7-9B), auto = tiny for policy.model 'tiny'")
     n_samples: int | None = Field(

@@ -21,10 +21,13 @@ from mnpo_bench.store import atomic_dir, read_table, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS, add_win_rates
 from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.objectives import OBJECTIVES
-from mnpo_bench.train.population import opponents_for, td_shortfall
+from mnpo_bench.train.population import opponents_for, td_missing, td_shortfall
 from mnpo_bench.train.precompute import add_logps
 from mnpo_bench.train.ranks import is_main, train_device, wait_for_everyone
 from mnpo_bench.train.recipes import Recipe, resolve_precision
+
+
+SELECTION_COUNTS = ("prompts", "skipped_prompts", "not_best_vs_worst")  # best_vs_worst's counts, per iteration
 
 
 def player_dir(root: Path, player: str | None, t: int) -> Path:
@@ -77,10 +80,15 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
     for player, rows in prefs.items():
         name = policy_name(it.method, player, it.t)
         opponents = opponents_for(it.recipe.opponents, history=it.history[player], players=starts, me=player)
-        shortfall = td_shortfall(it.history[player], it.recipe.opponents.k) if it.recipe.opponents.population == "td" else 0
+        td = it.recipe.opponents.population == "td"
+        shortfall = td_shortfall(it.history[player], it.recipe.opponents.k) if td else 0
+        missing = td_missing(it.history[player], it.recipe.opponents.k) if td else []
         if shortfall:
             progress.note(f"  [yellow]{name}: the population has {len(opponents)} of k = {it.recipe.opponents.k} "
-                          f"opponents at t = {it.t} (shortfall {shortfall}; the reference is played once)[/yellow]")
+                          f"opponents at t = {it.t}; missing (not yet trained): {', '.join(missing)}; nothing "
+                          f"replaces them (the reference is played once, the weights renormalised over the "
+                          f"{len(opponents)})[/yellow]")
+        recorded = {"population_shortfall": shortfall, "population_missing": missing}
         tag = player or "policy"
         done = it.work / f"done-{tag}.json"
         out = it.outputs[player] if it.outputs else player_dir(it.root, player, it.t)
@@ -89,10 +97,11 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             summaries[player] = json.loads(done.read_text())
             continue
         scored_path = it.work / f"scored-{tag}.parquet"
+        selected = select_pairs(it.recipe, rows)  # cheap; its counts go in the summary even when resumed
+        recorded["pair_selection"] = {k: selected.attrs[k] for k in SELECTION_COUNTS if k in selected.attrs}
         if scored_path.exists():
             scored = read_table(scored_path)
         else:
-            selected = select_pairs(it.recipe, rows)
             if selected.attrs.get("not_best_vs_worst") or selected.attrs.get("skipped_prompts"):
                 progress.note(f"  {name}: best_vs_worst kept another decided pair on "
                               f"{selected.attrs['not_best_vs_worst']} prompt(s) (the panel judged against "
@@ -102,7 +111,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
                 progress.note(f"  [yellow]{name}: no preference pairs (all ties or below min_prob); "
                               f"the policy is kept unchanged[/yellow]")
                 summary = {"steps": 0, "skipped": 0, "seconds": 0.0, "loss": None, "output_dir": str(out),
-                           "note": "no preference pairs: policy kept unchanged"}
+                           "note": "no preference pairs: policy kept unchanged", **recorded}
                 if is_main():
                     keep_policy(starts[player], out)
                 summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, 0)
@@ -119,7 +128,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
                        it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
         summary = run_recipe(job)
-        summary["population_shortfall"] = shortfall
+        summary.update(recorded)
         summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, len(scored))
     return summaries
 

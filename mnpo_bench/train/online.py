@@ -3,8 +3,11 @@
 Each step is an ordinary pipeline stage `train/<method>/iter<t>/<step>` with its own input hash, so it
 shows in manifest.json, `ls runs` and the dashboard, is skipped when unchanged and resumes on its own.
 The generate and annotate steps call the same bodies as the run's generate and annotate stages
-(`generation.generate` with chunked resume, `panel.stage.judge_samples`). Seeds depend only on (run seed,
-t, the step's position among the iteration's steps of its kind), never on the method.
+(`generation.generate` with chunked resume, `panel.stage.judge_samples`). A generate step samples from the
+method's own stream, seeded by (run seed, method, t, the step's position among the iteration's generate steps),
+unless `train.common_random_numbers` (then every method shares the stream of (run seed, t, position)); the
+annotate steps' seeds depend on (run seed, t, position) only. Every step reads the train prompts of its
+iteration (`prompt_split.py`: slice t under `train.prompt_split: per_iteration`).
 
 Writes under train/<method>/ (the player's persona name joins the file name for HT-MNPO):
 data/iter<t>[-<player>]-{generations,judgments,preferences,pairs}.parquet (a step that is not the first
@@ -22,14 +25,17 @@ import pandas as pd
 
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.store import file_hash, read_table, write_json, write_table
+from mnpo_bench.tournament.battles import stream_seed
 from mnpo_bench.train.iteration import Iteration, data_path, player_dir, policy_name, train_players
+from mnpo_bench.train.prompt_split import iteration_prompts
 from mnpo_bench.train.recipes import Recipe
 from mnpo_bench.train.sampled_pairs import cross_pairs, demonstration_pairs
 from mnpo_bench.train.shapes import ITERATE, LAST, LOOP_SHAPES, PREVIOUS, REFERENCE, RUN, Step
 
 UPSTREAM = ("policy", "generate", "annotate")  # the run's stages whose outputs iteration 1 reads
 SEED_STRIDE = 104_729  # separates the seeds of a second generate/annotate step in one iteration
-SUMMARY_KEYS = ("steps", "skipped", "pairs", "start", "opponents", "population_shortfall", "seconds", "note")
+SUMMARY_KEYS = ("steps", "skipped", "pairs", "start", "opponents", "population_shortfall", "population_missing",
+                "pair_selection", "seconds", "note")
 
 
 @dataclass
@@ -59,7 +65,7 @@ class OnlineIteration:
         for step in steps:
             index = counts.get(step.kind, 0)
             counts[step.kind] = index + 1
-            seed = self.ctx.config.seed * 7919 + self.t + SEED_STRIDE * index
+            seed = self._seed(step.kind, index)
             suffix = self.suffixes[step.name] = "" if index == 0 else f"-{step.name}"
             run = {"generate": self._generate, "annotate": self._annotate, "fit": self._fit}[step.kind]
             run(step, seed, suffix)
@@ -101,9 +107,29 @@ class OnlineIteration:
     def _upstream(self) -> tuple[str, ...]:
         return tuple(s for s in UPSTREAM if s in self.ctx.hashes)
 
+    def _seed(self, kind: str, index: int) -> int:
+        """The seed of the `index`-th step of `kind` in this iteration (see the module docstring)."""
+        cfg = self.ctx.config
+        if kind == "generate" and not cfg.train.common_random_numbers:
+            return stream_seed(cfg.seed, "train", self.method, self.t, index)
+        return cfg.seed * 7919 + self.t + SEED_STRIDE * index
+
     def _train_prompts(self) -> pd.DataFrame:
+        """The train prompts of iteration t: slice t under train.prompt_split per_iteration, else all."""
+        cfg = self.ctx.config
         prompts = self.ctx.store.read_table("prompts")
-        return prompts[prompts["split"] == "train"].reset_index(drop=True)
+        return iteration_prompts(prompts[prompts["split"] == "train"], self.t, iterations=cfg.train.iterations,
+                                 seed=cfg.seed, split=cfg.train.prompt_split)
+
+    def _split_key(self) -> str:
+        """What the iteration's prompt slice depends on besides the run seed, for the steps' input hashes."""
+        cfg = self.ctx.config.train
+        return "shared" if cfg.prompt_split == "shared" else f"per_iteration/{cfg.iterations}"
+
+    def _run_rows(self, table: str) -> pd.DataFrame:
+        """The run's own `table` (generations or preferences) restricted to this iteration's train prompts."""
+        rows = self.ctx.store.read_table(table)
+        return rows[rows["prompt_id"].isin(set(self._train_prompts()["prompt_id"]))].reset_index(drop=True)
 
     def _n_samples(self) -> int:
         cfg = self.ctx.config
@@ -131,7 +157,8 @@ class OnlineIteration:
             return outputs
 
         inputs = {"generation": ctx.config.generation, "n_samples": n, "seed": seed, "source": step.source,
-                  "players": self.players, "device": ctx.config.train.device, "mixture": mixture}
+                  "players": self.players, "device": ctx.config.train.device, "mixture": mixture,
+                  "prompt_split": self._split_key()}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=self.after_policy(step.source))
 
     def _annotate(self, step: Step, seed: int, suffix: str) -> None:
@@ -145,7 +172,7 @@ class OnlineIteration:
             prompts, outputs = self._train_prompts(), []
             for player in self.players:
                 if step.source == RUN:
-                    generations = ctx.store.read_table("generations")
+                    generations = self._run_rows("generations")
                 else:
                     generations = read_table(data_path(self.root, player, self.t, f"generations{source_suffix}"))
                 if step.labels == "demonstration":  # SPIN: the demonstration is the label, no panel
@@ -175,7 +202,7 @@ class OnlineIteration:
         after += (self.produced[step.against],) if step.against else ()
         panel = resolve_panel(ctx.config.panel)
         inputs = {**panel_inputs(ctx.config.panel, panel), "seed": seed, "players": self.players, "labels": step.labels,
-                  "against": step.against}
+                  "against": step.against, "prompt_split": self._split_key()}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
 
     def _fit(self, step: Step, seed: int, suffix: str) -> None:
@@ -184,7 +211,7 @@ class OnlineIteration:
 
         def body(run: StageRun) -> list[str]:
             if step.source == RUN:
-                prefs = {None: ctx.store.read_table("preferences")}
+                prefs = {None: self._run_rows("preferences")}
             elif step.source == PREVIOUS:
                 prefs = {p: read_table(data_path(self.root, p, self.t - 1, f"pairs{self._previous_fit_suffix()}"))
                          for p in self.players}
@@ -208,7 +235,7 @@ class OnlineIteration:
         after = tuple(dict.fromkeys(after + self.after_policy(step.start) + self.previous))
         inputs = {"recipe": self.recipe, "t": self.t, "seed": ctx.config.seed, "reference": self.reference,
                   "players": self.players, "device": cfg.device, "start": step.start, "output": step.output,
-                  "data": self._run_tables() if step.source == RUN else None}
+                  "data": self._run_tables() if step.source == RUN else None, "prompt_split": self._split_key()}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
 
     # -- helpers ---------------------------------------------------------------------------------------------

@@ -25,6 +25,15 @@ def td_shortfall(history: list[str], k: int) -> int:
     return max(0, k - len(history))
 
 
+def td_missing(history: list[str], k: int) -> list[str]:
+    """The names of the iterates TD-MNPO asks for that do not exist: at t = len(history) it asks for
+    iterates t-1, ..., t-k (the reference is iterate 0), so those below 0, most recent first
+    (t = 1, k = 3: ["iter-1", "iter-2"]); [] when k < t + 1. Nothing replaces them: the population is the
+    t policies that exist, each once, and the recipe's first t weights are renormalised over them."""
+    t = len(history)
+    return [f"iter{t - 1 - j}" for j in range(t, k)]
+
+
 def ht_opponents(players: dict[str, str], me: str) -> list[str]:
     """The current checkpoints of every player except `me`, in persona order."""
     if me not in players:

@@ -1,11 +1,12 @@
 """The train stage: every method, iterated online, as resumable sub-stages train/<method>/iter<t>/<step>.
 
 Each iteration runs the steps of its recipe's loop shape (train/shapes.py; the standard one is
-generate → annotate → fit). For t = 1 every method fits on the run's `preferences.parquet` (the panel's
-labels of the reference's samples), so all methods see the same prompts, samples and budget. For t > 1
-each player samples K responses per train prompt from its own last iterate, the panel labels every pair
-(HT-MNPO players: only their persona), and the new rows are scored and trained on. The generation and
-labelling seeds depend only on (run seed, t), never on the method. train/online.py runs the steps.
+generate → annotate → fit). Iteration t uses its own slice of the train prompts (train.prompt_split,
+train/prompt_split.py). For t = 1 every method fits on the run's `preferences.parquet` (the panel's labels of
+the reference's samples) on slice 1, so all methods see the same prompts, samples and budget. For t > 1 each
+player samples K responses per prompt of slice t from its own last iterate, from the method's own random
+stream (unless train.common_random_numbers), the panel labels every pair (HT-MNPO players: only their
+persona), and the new rows are scored and trained on. train/online.py runs the steps.
 
 Writes under the run: train/<method>/iter<t>/ (save_pretrained), train/<method>/metrics.jsonl,
 train/<method>/data/ (each step's tables), and train/policies.json {"<method>/iter<t>": "train/<method>/iter<t>"}

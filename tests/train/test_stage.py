@@ -16,6 +16,7 @@ from mnpo_bench.progress import Progress
 from mnpo_bench.store import RunStore
 from mnpo_bench.train.data import best_vs_worst
 from mnpo_bench.train.metrics import read_metrics
+from mnpo_bench.train.prompt_split import iteration_slices
 from mnpo_bench.train.stage import train_stage
 
 pytestmark = pytest.mark.slow
@@ -67,11 +68,15 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     assert published == {f"{m}/iter{t}": f"train/{m}/iter{t}" for m in ("mnpo", "dpo") for t in (1, 2)}
     assert all((root / path / "config.json").exists() for path in published.values())
 
-    # iteration 1: every method trains on the run's preferences.parquet (best vs worst per prompt), the same pairs
-    expected = best_vs_worst(ctx.store.read_table("preferences"))[["prompt_id", "chosen", "rejected"]]
+    # iteration 1: every method trains on the run's preferences.parquet restricted to slice 1 of the train
+    # prompts (train.prompt_split per_iteration: 8 prompts, 2 iterations, 4 each), best vs worst, the same pairs
+    slices = iteration_slices(list(ctx.store.read_table("prompts").query("split == 'train'")["prompt_id"]), 2, 0)
+    prefs = ctx.store.read_table("preferences")
+    expected = best_vs_worst(prefs[prefs["prompt_id"].isin(slices[0])].reset_index(drop=True))
+    expected = expected[["prompt_id", "chosen", "rejected"]]
     for method in ("mnpo", "dpo"):
         pairs = pd.read_parquet(root / "train" / method / "data" / "iter1-pairs.parquet")
-        assert pairs[["prompt_id", "chosen", "rejected"]].equals(expected) and len(expected) == 8
+        assert pairs[["prompt_id", "chosen", "rejected"]].equals(expected) and len(expected) == 4
     # TD population: the reference alone at t = 1; the last iterate and the reference at t = 2
     mnpo = {t: json.loads((root / "train" / "mnpo" / "data" / f"iter{t}.json").read_text())["policy"] for t in (1, 2)}
     reference = json.loads((root / "reference.json").read_text())["reference"]
@@ -81,9 +86,10 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     assert (mnpo[1]["population_shortfall"], mnpo[2]["population_shortfall"]) == (1, 0)  # k = 2
     scored = pd.read_parquet(root / "train" / "mnpo" / "data" / "iter2-pairs.parquet")
     assert scored["opp_chosen_logp"].map(len).eq(2).all()
-    # iteration 2 sampled fresh responses from the method's own iterate and had them labelled
+    # iteration 2 sampled fresh responses from the method's own iterate, on slice 2 only, and had them labelled
     generations = pd.read_parquet(root / "train" / "dpo" / "data" / "iter2-generations.parquet")
-    assert set(generations["policy"]) == {"dpo/iter1"} and len(generations) == 8 * 4
+    assert set(generations["policy"]) == {"dpo/iter1"} and len(generations) == 4 * 4
+    assert set(generations["prompt_id"]) == set(slices[1]) and not set(slices[0]) & set(slices[1])
     rows = read_metrics(root / "train" / "mnpo" / "metrics.jsonl")
     assert {r["iteration"] for r in rows} == {1, 2} and all(r["method"] == "mnpo" for r in rows)
 
@@ -98,7 +104,7 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
     stages = ctx.store.manifest()["stages"]
     assert all(stages[f"train/{m}/{step}"]["status"] == "done" for m in ("mnpo", "dpo") for step in steps)
     diagnostics = json.loads((root / "train" / "dpo" / "data" / "iter2-panel.json").read_text())
-    assert diagnostics["counts"]["pairs"] == 8 * 6 and "non_transitivity" in diagnostics
+    assert diagnostics["counts"]["pairs"] == 4 * 6 and "non_transitivity" in diagnostics
 
 
 def test_an_interrupted_iteration_resumes_and_keeps_finished_ones(tmp_path, small_tiny, panel_file, monkeypatch):

@@ -106,6 +106,8 @@ SETS = [
     ("train-methods-unknown", "train.methods=[bogus]", "bogus"), ("train-methods-empty", "train.methods=[]", "train.methods"),
     ("train-iterations-0", "train.iterations=0", "iterations"), ("train-n-samples-1", "train.n_samples=1", "n_samples"),
     ("train-profile", "train.profile=huge", "train.profile"),
+    ("train-prompt-split", "train.prompt_split=random", "train.prompt_split"),
+    ("train-split-too-few", "prompts.n_train=2", "train.prompt_split=per_iteration"),
     ("train-overrides-method", "train.overrides={sppo: {optim: {lr: 1}}}", "train.overrides"),
     ("train-overrides-lr", "train.overrides={dpo: {optim: {lr: -1}}}", "lr"),
     ("train-overrides-key", "train.overrides={dpo: {optim: {learning_rate: 1}}}", "learning_rate"),
