@@ -18,13 +18,14 @@ from mnpo_bench.runner import run_pipeline, run_tournament
 pytestmark = pytest.mark.slow  # a small run end to end: 18 s on the loaded 2-core machine (the tiny build aside)
 
 SMALL = ["prompts.n_train=8", "prompts.n_eval=4", "generation.n_samples=2", "generation.max_new_tokens=12",
-         "train.methods=[dpo]", "train.iterations=1", "bench.enabled=false", "leaderboard.bootstrap=50"]
+         "train.methods=[dpo]", "train.iterations=1", "bench.enabled=false", "leaderboard.bootstrap=50", "train.report_to=[tensorboard]"]
 PAGES = ("runs", "leaderboard", "tournament", "annotators", "training", "explorer", "compare")
 
 
 def test_a_copied_run_opens_in_the_dashboard_and_in_tournament(tiny_policy, tmp_path, monkeypatch, capsys):
     original, boards = tmp_path / "here" / "run", tmp_path / "boards"
     run_pipeline(None, [*SMALL, f"leaderboard.publish_dir={boards}"], out=original, quiet=True)
+    assert list((original / "train" / "tracking" / "dpo__iter1").rglob("events.out.tfevents.*"))  # train.report_to
     stored = json.loads((original / "policies.json").read_text())
     assert stored == {"reference": "tiny:" + Path(tiny_policy).name, "dpo/iter1": "train/dpo/iter1"}
     assert json.loads((original / "reference.json").read_text()) == {"reference": stored["reference"]}

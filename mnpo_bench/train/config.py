@@ -32,3 +32,7 @@ class TrainConfig(Section):
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method recipe overrides, e.g. {mnpo: {optim: {lr: 1e-4}}}")
     device: str = Field("auto", pattern=DEVICE_PATTERN, description="training device: 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    report_to: list[Literal["tensorboard", "wandb", "mlflow", "trackio"]] = Field(
+        default_factory=list, description="experiment trackers that also get every optimiser step's metrics, through "
+        "accelerate's trackers (each must be installed; checked before any work); TensorBoard event files go to "
+        "train/tracking/<method>__iter<t>/ in the run. Default none: metrics.jsonl is always written")

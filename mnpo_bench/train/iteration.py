@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mnpo_bench.progress import Progress, hf_progress_hidden
-from mnpo_bench.store import atomic_dir, read_table, write_json, write_table
+from mnpo_bench.store import atomic_dir, read_table, safe_name, write_json, write_table
 from mnpo_bench.train.data import SELECTIONS, add_win_rates
 from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.objectives import OBJECTIVES
@@ -61,6 +61,7 @@ class Iteration:
     starts: dict[str | None, str] | None = None  # per player, the policy to start from (None: iterate t - 1)
     outputs: dict[str | None, Path] | None = None  # per player, where to save (None: player_dir(root, player, t))
     label: str = ""  # suffix of this fit's file names, for a second fit in one iteration ("" for the first)
+    report_to: tuple[str, ...] = ()  # train.report_to
 
 
 def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress: Progress | None = None
@@ -126,7 +127,8 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             write_table(data_path(it.root, player, it.t, f"pairs{it.label}"), scored)
         progress.note(f"  train {name}: {len(scored)} pairs, {len(opponents)} opponent(s)")
         job = TrainJob(it.recipe, starts[player], scored, out, it.work / f"state-{tag}", it.root / "metrics.jsonl",
-                       it.method, iteration=it.t, player=player, seed=it.seed, device=it.device)
+                       it.method, iteration=it.t, player=player, seed=it.seed, device=it.device,
+                       report_to=it.report_to, tracking_dir=it.root.parent / "tracking", tracking_name=safe_name(name))
         summary = run_recipe(job)
         summary.update(recorded)
         summaries[player] = _finish(done, summary, starts[player], opponents, it.reference, len(scored))

@@ -31,6 +31,7 @@ from mnpo_bench.train.metrics import MetricsLog
 from mnpo_bench.train.objectives import OBJECTIVES, PairLogps, masked_mean
 from mnpo_bench.train.recipes import Recipe, resolve_precision
 
+TRACKED = ("loss", "margin", "chosen_logp", "rejected_logp", "grad_norm", "lr", "tokens_per_s", "skipped")
 PRECOMPUTED = ("ref_chosen_logp", "ref_rejected_logp", "opp_chosen_logp", "opp_rejected_logp")
 
 
@@ -50,6 +51,9 @@ class TrainJob:
     seed: int = 0
     device: str = "auto"
     on_step: Callable[[dict[str, Any]], None] | None = None  # sees each metrics row (progress, fault injection)
+    report_to: tuple[str, ...] = ()  # accelerate trackers (train.report_to) that also get each metrics row
+    tracking_dir: Path | None = None  # where file-based trackers write (TensorBoard: <tracking_dir>/<run name>)
+    tracking_name: str | None = None  # the tracker run's name (None: "<method>__iter<t>")
 
 
 class PreferenceRecipe:
@@ -72,8 +76,11 @@ class PreferenceRecipe:
         job, optim = self.job, self.recipe.optim
         on_gpu = train_device(job.device).type == "cuda"
         precision = resolve_precision(self.recipe, on_gpu)
+        tracking = {"log_with": list(job.report_to), "project_dir": str(job.tracking_dir)} if job.report_to else {}
         self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
-                                       cpu=not on_gpu)
+                                       cpu=not on_gpu, **tracking)
+        if job.report_to:
+            self._init_trackers()
         torch.manual_seed(job.seed)
         model, self.tokenizer = load_policy(job.policy_path, device=str(self.accelerator.device), dtype="float32")
         self.save_dtype = AutoConfig.from_pretrained(job.policy_path).dtype or torch.float32  # master weights are fp32
@@ -95,6 +102,16 @@ class PreferenceRecipe:
         self.metrics = MetricsLog(job.metrics_path, method=job.method, player=job.player, iteration=job.iteration)
         self.step, self.epoch, self.batches_done = 0, 0, 0
         self._resume()
+
+    def _init_trackers(self) -> None:
+        """Start accelerate's trackers for this fit: one tracker run per iterate ("<method>/iter<t>" as a path
+        component), its recipe as the run's hyperparameters."""
+        from mnpo_bench.store import safe_name
+
+        name = self.job.tracking_name or safe_name(f"{self.job.method}/iter{self.job.iteration}")
+        hyper = {"method": self.job.method, "iteration": self.job.iteration, "loss": self.recipe.loss.name,
+                 "lr": self.recipe.optim.lr, "batch_size": self.recipe.optim.batch_size, "seed": self.job.seed}
+        self.accelerator.init_trackers(name, config=hyper, init_kwargs={"wandb": {"name": name}})
 
     def _encode(self, pairs: pd.DataFrame) -> list[dict[str, Any]]:
         missing = [c for c in PRECOMPUTED if c not in pairs.columns]
@@ -233,6 +250,8 @@ class PreferenceRecipe:
         }
         if self.accelerator.is_main_process:
             row = self.metrics.write(row)
+        if self.job.report_to:  # accelerate logs on the main process only
+            self.accelerator.log({f"train/{k}": row[k] for k in TRACKED if row.get(k) is not None}, step=self.step)
         if self.recipe.checkpoint_every and self.step % self.recipe.checkpoint_every == 0:
             self.save_checkpoint()
         if self.job.on_step:
@@ -291,6 +310,8 @@ class PreferenceRecipe:
         """Drop the checkpoints and free the model."""
         if self.accelerator.is_main_process:
             shutil.rmtree(self.job.state_dir, ignore_errors=True)
+        if self.job.report_to:
+            self.accelerator.end_training()  # flushes and closes the trackers
         self.accelerator.free_memory()
         del self.model, self.optimizer, self.scheduler
 

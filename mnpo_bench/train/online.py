@@ -222,7 +222,8 @@ class OnlineIteration:
             it = Iteration(self.recipe, self.method, self.t, self.root, self.reference, history,
                            run.parts().directory, seed=ctx.config.seed, device=cfg.device,
                            starts={p: self.policy(step.start, p) for p in self.players},
-                           outputs={p: self._output_dir(step.output, p) for p in self.players}, label=suffix)
+                           outputs={p: self._output_dir(step.output, p) for p in self.players}, label=suffix,
+                           report_to=tuple(cfg.report_to))
             summaries = train_players(it, prefs, ctx.progress)
             record = {p or "policy": {k: s.get(k) for k in SUMMARY_KEYS} for p, s in summaries.items()}
             write_json(self.root / "data" / f"iter{self.t}{suffix}.json", record)

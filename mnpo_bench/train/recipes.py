@@ -248,11 +248,23 @@ def validate_recipes(config: Any) -> list[str]:
     if not config.enabled:
         return ["ok  train disabled"]
     check_overrides(config)
-    lines = []
+    lines = check_trackers(config.report_to)
     for name in config.methods:
         tiny, _paper = (load_recipe(name, profile, config.overrides.get(name)) for profile in PROFILES)
         lines.append(f"ok  recipe {name}: loss {tiny.loss.name}, opponents {tiny.opponents.population}")
     return lines
+
+
+def check_trackers(report_to: list[str]) -> list[str]:
+    """A UserError naming train.report_to when a tracker it lists is not installed (accelerate's own
+    availability checks); else its one validate line (none when the list is empty)."""
+    from accelerate.utils import imports
+
+    for name in report_to:
+        if not getattr(imports, f"is_{name}_available")():
+            raise UserError(f"the {name} tracker is not installed", where="train.report_to",
+                            fix=f"pip install {name}, or drop it from the list")
+    return [f"ok  trackers {', '.join(report_to)}"] if report_to else []
 
 
 def check_overrides(config: Any) -> None:

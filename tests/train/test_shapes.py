@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mnpo_bench.policy.stage import reference_path
 from mnpo_bench.prompts.demonstrations import demonstration
 from mnpo_bench.train.metrics import read_metrics
 from mnpo_bench.train.stage import train_stage
@@ -61,7 +62,7 @@ def _check_shape(ctx, root, method):
         assert set(gens["policy"]) == {f"{method}/iter1-half"}
         assert set(pairs["chosen_id"]) | set(pairs["rejected_id"]) <= set(gens["response_id"])  # its samples
         start = json.loads((root / "data" / "iter1-fit.json").read_text())["policy"]["start"]
-        assert start == json.loads((ctx.store.root / "reference.json").read_text())["reference"]  # from π_t
+        assert start == reference_path(ctx.store)  # from π_t
     if method == "onpo":
         assert (root / "iter1-prime" / "config.json").exists()  # the optimistic policy π′_1
         gens = pd.read_parquet(root / "data" / "iter1-generations.parquet")

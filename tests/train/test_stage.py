@@ -8,7 +8,7 @@ import torch
 
 from mnpo_bench.generation.stage import generate_stage
 from mnpo_bench.panel.stage import annotate_stage
-from mnpo_bench.policy.stage import policy_stage
+from mnpo_bench.policy.stage import policy_stage, reference_path
 from mnpo_bench.prompts.stage import prompts_stage
 from mnpo_bench.config import load_config
 from mnpo_bench.pipeline import Context
@@ -79,7 +79,7 @@ def test_two_iterations_of_mnpo_and_dpo(tmp_path, small_tiny, panel_file):
         assert pairs[["prompt_id", "chosen", "rejected"]].equals(expected) and len(expected) == 4
     # TD population: the reference alone at t = 1; the last iterate and the reference at t = 2
     mnpo = {t: json.loads((root / "train" / "mnpo" / "data" / f"iter{t}.json").read_text())["policy"] for t in (1, 2)}
-    reference = json.loads((root / "reference.json").read_text())["reference"]
+    reference = reference_path(ctx.store)  # the loadable location (reference.json stores tiny:<key>)
     assert mnpo[1]["opponents"] == [reference] and mnpo[1]["start"] == reference
     assert mnpo[2]["opponents"][0].endswith("train/mnpo/iter1") and mnpo[2]["opponents"][1] == reference
     assert mnpo[2]["start"].endswith("train/mnpo/iter1")
