@@ -68,17 +68,20 @@ class PreferenceRecipe:
     def setup(self) -> None:
         """Load the policy, encode the pairs, build optimiser and schedule, and resume if a checkpoint exists."""
         from accelerate import Accelerator
+        from accelerate.utils import InitProcessGroupKwargs
         from transformers import AutoConfig, get_scheduler
 
         from mnpo_bench.policy.load import load_policy
-        from mnpo_bench.train.ranks import train_device
+        from mnpo_bench.train.ranks import accelerator_args, train_device
 
         job, optim = self.job, self.recipe.optim
         on_gpu = train_device(job.device).type == "cuda"
         precision = resolve_precision(self.recipe, on_gpu)
         tracking = {"log_with": list(job.report_to), "project_dir": str(job.tracking_dir)} if job.report_to else {}
+        args = accelerator_args(job.device)
+        handlers = [InitProcessGroupKwargs(backend=args.pop("backend"))] if "backend" in args else []
         self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
-                                       cpu=not on_gpu, **tracking)
+                                       kwargs_handlers=handlers, **args, **tracking)
         if job.report_to:
             self._init_trackers()
         torch.manual_seed(job.seed)
@@ -230,7 +233,10 @@ class PreferenceRecipe:
         lr = self.scheduler.get_last_lr()[0]
         totals = self._window_totals(window)
         skipped = int(totals["skipped"])
-        if math.isfinite(grad_norm):
+        if self._deepspeed_stepped(grad_norm):  # the engine stepped (or skipped) the weights in backward
+            skipped += 0 if math.isfinite(grad_norm) else int(totals["valid"])
+            self.scheduler.step()  # ours to step; accelerate holds it when DeepSpeed skipped the step
+        elif math.isfinite(grad_norm):
             self.optimizer.step()
             self.scheduler.step()
         else:  # a NaN/inf gradient: drop the whole step, count its pairs as skipped; the schedule moves on
@@ -257,6 +263,22 @@ class PreferenceRecipe:
         if self.job.on_step:
             self.job.on_step(row)
         return row
+
+    def _deepspeed_stepped(self, grad_norm: float) -> bool:
+        """True under DeepSpeed, whose engine already stepped the weights inside `accelerator.backward`.
+        ZeRO-3 (deepspeed 0.19.8) skips a step whose gradient norm is not finite in every dtype (tested on its
+        CPU accelerator, tests/train/test_deepspeed_cpu.py); where an engine applied one anyway (other stages
+        or versions), training stops with one line instead of going on with non-finite weights (nothing is
+        saved; the last checkpoint in state_dir is intact)."""
+        if getattr(self.accelerator, "deepspeed_engine_wrapped", None) is None:
+            return False
+        if not math.isfinite(grad_norm) and self.model.was_step_applied():
+            raise RuntimeError(
+                f"training step {self.step + 1}: the gradient is not finite (norm {grad_norm}) and DeepSpeed "
+                f"applied it; the weights are no longer finite and nothing is "
+                f"saved: resume from the last checkpoint in {self.job.state_dir} with a lower optim.lr, or train "
+                f"without DeepSpeed (DDP/FSDP skip such a step)")
+        return True
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:

@@ -12,7 +12,24 @@ device (cuda:LOCAL_RANK), never all of them on cuda:0.
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+
+def deepspeed_on_cpu(device: str = "auto") -> bool:
+    """True when `accelerate launch` asked for DeepSpeed on a machine without CUDA (DeepSpeed's CPU
+    accelerator, DS_ACCELERATOR=cpu). accelerate then needs `cpu=False` (with `cpu=True` it silently runs
+    DDP instead) and the gloo backend named (it finds no backend of its own and counts one process)."""
+    wanted = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+    return wanted and device in ("auto", "cpu") and not torch.cuda.is_available()
+
+
+def accelerator_args(device: str = "auto") -> dict:
+    """The keyword arguments that select `device` for accelerate's `PartialState` / `Accelerator`."""
+    if deepspeed_on_cpu(device):
+        return {"cpu": False, "backend": "gloo"}
+    return {"cpu": device == "cpu" or (device == "auto" and not torch.cuda.is_available())}
 
 
 def train_state(device: str = "auto"):
@@ -20,8 +37,7 @@ def train_state(device: str = "auto"):
     under torchrun/accelerate launch each rank gets its own GPU, on CPU the gloo backend)."""
     from accelerate import PartialState
 
-    cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
-    return PartialState(cpu=cpu)
+    return PartialState(**accelerator_args(device))
 
 
 def train_device(device: str = "auto") -> torch.device:
