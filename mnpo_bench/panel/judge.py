@@ -202,7 +202,9 @@ def _row(task: Task, persona: Persona, key: str, verdict: Verdict, quality: Verd
                     len_first=len(c.first), len_second=len(c.second))
     if flip(f.biases.noise, seed=seed, key=key):
         p = 1.0 - p
-    verdict_label = label(p, f.tie_margin)
+    # The tie margin is about the persona's own verdict: mixed in at weight (1 - mix), it shrinks with it, so a
+    # shared quality term that ties too leaves the persona's decided verdicts decided.
+    verdict_label = label(p, f.tie_margin * (1 - mix if quality is not None else 1.0))
     a_first = task.order == "ab"
     row["prob_a"] = p if a_first else 1.0 - p
     row["label"] = {"tie": "tie", "first": "a" if a_first else "b", "second": "b" if a_first else "a"}[verdict_label]

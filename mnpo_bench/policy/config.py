@@ -19,7 +19,7 @@ class TinyModelConfig(Section):
     num_heads: int = Field(4, ge=1, description="attention heads")
     max_length: int = Field(160, ge=32, description="context length in tokens")
     corpus_size: int = Field(3000, ge=100, description="number of built-in SFT dialogues")
-    sft_steps: int = Field(500, ge=1, description="optimiser steps of supervised fine-tuning")
+    sft_steps: int = Field(400, ge=1, description="optimiser steps of supervised fine-tuning")
     sft_batch_size: int = Field(32, ge=1, description="dialogues per SFT step")
     sft_lr: float = Field(3e-3, gt=0, description="peak learning rate of SFT (cosine decay)")
     seed: int = Field(0, ge=0, lt=2**32, description="seed of the corpus, tokenizer and initial weights")

@@ -1,19 +1,22 @@
 """The built-in SFT corpus of the tiny policy: answers that combine independently drawn attributes.
 
-Every response is [warm opener] [reasoning] [hedge] core [warm closers], each part drawn independently:
+Every response is [warm opener] [reasoning] [hedge] core [warm closers]. Its parts:
 
 - correctness: the gold answer (p = 0.7) or one a little off (lists: a wrong item count);
-- reasoning: 0 to 3 short reasoning clauses before the answer, each naming one reasoning word
-  ("step by step", "because", "since", "so", "therefore"), uniformly;
-- warmth: 0 to 3 warm phrases ("Sure!", "I hope this helps.", ...), uniformly;
-- hedging: none (p = 0.7) or one hedge ("I think", "Maybe", ...);
-- format (lists): the requested one (p = 0.6) or another.
+- hedging: none (p = 0.7) or one hedge ("Maybe", "Probably");
+- format (lists): the requested one (p = 0.6) or another;
+- style: how many reasoning clauses (each naming one reasoning word: because, since, step, therefore, so)
+  and warm phrases ("Sure thing, friend!", "Hope this helps!", ...) the answer carries, one of STYLES.
 
-Reasoning and warmth both cost words, which is the tension the `cyclic` panel lives on: a response cannot
-be short, reasoned and warm at once, so brevity, explanation and warmth rank the same samples differently,
-and when three samples are spread over that trade-off (one reasoned, one warm, one short) each persona's
-ranking is a rotation of the others' and the majority cycles. Nothing here names a persona: the corpus
-only makes every combination of attributes occur, so the policy's own samples spread over the trade-off.
+Correctness, hedging, format and style are drawn independently of each other. Style is one draw, not two,
+because reasoning and warmth both cost words: with brevity as the third attribute, (reasoning, warmth,
+brevity) is a budget, and STYLES lay it out as a Latin square - each attribute takes the low, middle and
+high level once across the three styles. Three samples in three different styles are then ranked by
+brevity, explanation and warmth as rotations of each other (a Condorcet cycle, A > B > C > A), which is
+what the `cyclic` panel measures on the policy's own samples. Independent uniform counts of clauses and
+phrases (corpus v3) give that structure only by chance: most pairs tie on one attribute, and when one
+attribute ties the other two pull in opposite directions, so the majority is undecided. Levels two apart
+keep a style recognisable when the tiny model adds or drops one clause. Nothing here names a persona.
 """
 
 from __future__ import annotations
@@ -23,23 +26,28 @@ import random
 
 from mnpo_bench.prompts.families import FAMILIES, ITEMS, Prompt
 
-CORPUS_VERSION = 3  # bump when the corpus changes, so cached tiny models are rebuilt
+CORPUS_VERSION = 4  # bump when the corpus changes, so cached tiny models are rebuilt
 
 # Every warm phrase and reasoning clause is three words long, so each level of either costs the same length.
 OPENERS = ["Sure thing, friend! ", "Of course, friend! ", "Great question, friend! ", "Happy to help! "]
 CLOSERS = [" Hope this helps!", " Let me know!", " Have a nice day!"]
 REASONS = ["Because I checked,", "Since I counted,", "Each step checked,", "Therefore, to conclude,", "So, in short,"]
 HEDGES = ["Maybe ", "Probably "]
-LEVELS = (0, 1, 2, 3)  # how many reasoning clauses / warm phrases a response carries
+# (reasoning clauses, warm phrases) per style; brevity = 6 - both, so (reasoning, warmth, brevity) takes
+# each of the levels 0, 2, 4 once per attribute across the styles (a Latin square; module docstring).
+STYLES = {"reasoned": (4, 0), "brief": (0, 2), "warm": (2, 4)}
 
 
 def _attributes(rng: random.Random) -> dict[str, object]:
     """One independent draw of every attribute (see the module docstring)."""
+    style = rng.choice(sorted(STYLES))
+    reasoning, warmth = STYLES[style]
     return {
-        "correct": rng.random() < 0.7,
-        "reasoning": rng.choice(LEVELS),
-        "warmth": rng.choice(LEVELS),
-        "hedged": rng.random() < 0.3,
+        "correct": rng.random() < 0.85,
+        "style": style,
+        "reasoning": reasoning,
+        "warmth": warmth,
+        "hedged": rng.random() < 0.15,
     }
 
 
@@ -75,7 +83,7 @@ def _list_answer(rng: random.Random, item: Prompt, attrs: dict[str, object]) -> 
     n = item.meta["n_items"]
     topic = item.meta["topic"]
     count = n if attrs["correct"] else max(1, n + rng.choice([-1, 1, 2]))
-    fmt = item.meta["format"] if rng.random() < 0.6 else rng.choice(["numbered", "bullets", "comma"])
+    fmt = item.meta["format"] if rng.random() < 0.8 else rng.choice(["numbered", "bullets", "comma"])
     words = rng.sample(ITEMS[topic], min(count, len(ITEMS[topic])))
     if fmt == "numbered":
         body = "\n".join(f"{i}. {w}" for i, w in enumerate(words, start=1))

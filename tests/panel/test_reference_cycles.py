@@ -2,10 +2,11 @@
 
 80 built-in train prompts, K = 4 samples each (320 triads), seed 11 (no other test uses it). The panel
 verdicts come from the real annotate path; the shares are those panel_diagnostics.json records.
-Measured on 2026-12-03 (docs: README, "The cyclic preset"): cyclic 0.107 of 75 decided triads at
-shared_quality 0, 0.053 at 0.25, 0.013 at 0.5, 0 at 0.75 and 1; default 0.019 of 320, 0.019 without
-sloppy-grader (0 before this corpus). The bounds below are looser than those figures, because the tiny model's weights (and so
-its samples) differ in the last bits between CPU thread counts.
+Measured on 2026-12-03 with corpus v4 (Latin-square styles; docs: README, "The cyclic preset"): cyclic
+0.626 of 91 decided triads at shared_quality 0, 0.425 at 0.25, 0.225 at 0.5, 0 at 0.75 and 1; default
+0.091 of 320, 0.066 without sloppy-grader (corpus v3: 0.107, 0.019, 0.019). The bounds are the issue's
+targets (issue 10): the tiny model's weights, and so its samples, differ in the last bits between CPU
+thread counts, so the measured figures themselves are not asserted.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def non_transitivity(samples, preset: str, knob: float | None = None) -> dict:
 def test_cyclic_panel_cycles_on_the_policys_own_samples_until_quality_is_shared(samples):
     free, shared = non_transitivity(samples, "cyclic", 0.0), non_transitivity(samples, "cyclic", 1.0)
     assert free["decided_triads"] >= 30
-    assert free["cyclic_triad_share"] >= 0.05  # 0 of 71 before the corpus of independent attributes
+    assert free["cyclic_triad_share"] >= 0.25  # 0.107 with corpus v3, 0 of 71 before it
     assert free["mixed_lottery_share"] > 0.3
     assert shared["cyclic_triad_share"] in (None, 0.0) or shared["cyclic_triad_share"] <= 0.02
 
@@ -59,5 +60,5 @@ def test_default_panel_cycles_and_not_only_through_the_sloppy_grader(samples, tm
     path = tmp_path / "panel.yaml"
     path.write_text(yaml.safe_dump(spec))
     default, without = non_transitivity(samples, "default"), non_transitivity(samples, str(path))
-    assert default["decided_triads"] >= 30 and default["cyclic_triad_share"] > 0
+    assert default["decided_triads"] >= 30 and default["cyclic_triad_share"] >= 0.08  # 0.019 with corpus v3
     assert without["cyclic_triad_share"] > 0

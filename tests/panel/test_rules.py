@@ -65,7 +65,7 @@ def test_style_scorers():
 
 
 def test_rule_backend_probability_is_a_logistic_of_the_score_gap():
-    persona = load_persona("concise")  # length -2, empty -3, scale 3
+    persona = load_persona("concise")  # length -2, empty -3, scale 10
     backend = RuleBackend(persona)
     short, long = "7", "The answer is 7, I hope this helps you a lot."
     ctx = Context("What is 3 + 4?", "7", {"answer_type": "number"})
@@ -75,6 +75,6 @@ def test_rule_backend_probability_is_a_logistic_of_the_score_gap():
         Comparison("What is 3 + 4?", long, short, "7", {"answer_type": "number"}),
         Comparison("What is 3 + 4?", long, long, "7", {"answer_type": "number"}),
     ])
-    assert forward.prob_first == pytest.approx(1 / (1 + math.exp(-3.0 * gap)))
+    assert forward.prob_first == pytest.approx(1 / (1 + math.exp(-10.0 * gap)))
     assert forward.prob_first > 0.7 and backward.prob_first == pytest.approx(1 - forward.prob_first)
     assert same.prob_first == 0.5
