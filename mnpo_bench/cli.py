@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (typer vendors click)
             command = getattr(getattr(exc, "ctx", None), "command_path", "mnpo-bench")
-            typer.echo(f"error: {exc.format_message().rstrip('.')}; see `{command} --help`".replace("\n", " "), err=True)
+            from mnpo_bench.bench.cli import lm_eval_hint
+
+            hint = lm_eval_hint(getattr(exc, "option_name", None)) if command.endswith(" bench") else None
+            fix = f"lm-eval's flag: {hint}" if hint else f"see `{command} --help`"
+            typer.echo(f"error: {exc.format_message().rstrip('.')}; {fix}".replace("\n", " "), err=True)
             return exc.exit_code
         raise
     return 0

@@ -31,7 +31,7 @@ def bench(
                                                            "lm-eval's --include_path)")] = None,
     num_fewshot: Annotated[Optional[int], typer.Option("--num-fewshot", "--num_fewshot",
                                                        help="few-shot examples per prompt")] = None,
-    batch_size: Annotated[int, typer.Option(help="sequences per forward pass")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", "--batch_size", help="sequences per forward pass")] = 32,
     chat_template: Annotated[bool, typer.Option(help="render prompts with the tokenizer's chat template")] = True,
     device: Annotated[str, typer.Option(help="'auto', 'cpu', 'cuda' or 'cuda:N'")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16")] = "auto",
@@ -40,6 +40,10 @@ def bench(
     out: Annotated[Optional[Path], typer.Option(help="also write the rows to FILE (.parquet, .csv or .json)")] = None,
     alpaca_dir: Annotated[Optional[Path], typer.Option(help="write each policy's eval answers as "
                                                             "DIR/<policy>/model_outputs.json (run directory only)")] = None,
+    log_dir: Annotated[Optional[Path], typer.Option("--log-dir", "--output_path", "--output-path",
+                                                    help="also keep lm-eval's results JSON and per-sample logs in "
+                                                    "DIR/<policy>/ (lm-eval's --output_path with --log_samples; a run "
+                                                    "keeps them in RUN/bench/<policy>/)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Score checkpoints on lm-evaluation-harness tasks; print model, task, metric, value ± stderr."""
@@ -65,13 +69,30 @@ def bench(
                         fix="give a run directory as TARGET, or leave --alpaca-dir out")
     progress = Progress(quiet=quiet)
     taskset = load_tasks(config.tasks, task_dirs(config.task_dirs), config.num_fewshot, seed, progress, "--tasks")
-    frame = bench_policies(policies, taskset, config, seed=seed, device=device, dtype=dtype, progress=progress)
+    frame = bench_policies(policies, taskset, config, seed=seed, device=device, dtype=dtype, progress=progress,
+                           log_root=log_dir)
     typer.echo(format_rows(frame))
     if out is not None:
         _write(frame, out)
         progress.note(f"wrote {out}")
     if alpaca_dir is not None:
         _export(Path(target), alpaca_dir, list(policies), progress)
+
+
+# lm-eval's spellings that mean something else here: what to write instead (`mnpo-bench bench` usage errors)
+LM_EVAL_FLAGS = {
+    "--model": "give the checkpoint (or a run directory) as TARGET; the backend is always Hugging Face",
+    "--model_args": "give pretrained=... as TARGET and dtype=... as --dtype",
+    "--log_samples": "give --log-dir DIR (lm-eval's --output_path): per-sample logs are always kept there",
+    "--apply_chat_template": "the chat template is on by default (--no-chat-template turns it off)",
+    "--fewshot_as_multiturn": "few-shot examples are chat turns whenever the chat template is on",
+    "--gen_kwargs": "generation settings come from each task's YAML (generation_kwargs)",
+}
+
+
+def lm_eval_hint(option: str | None) -> str | None:
+    """What to write instead of lm-eval's option `option`, or None when it is not one of theirs."""
+    return LM_EVAL_FLAGS.get(option or "")
 
 
 def _policies(target: str, name: Optional[str]) -> dict[str, str]:

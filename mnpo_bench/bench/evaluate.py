@@ -21,6 +21,7 @@ import io
 import math
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,8 +65,9 @@ def wrap_model(model: Any, tokenizer: Any, config: BenchConfig) -> Any:
 
 
 def evaluate_model(model: Any, tokenizer: Any, name: str, tasks: TaskSet, config: BenchConfig,
-                   seed: int = 0) -> pd.DataFrame:
-    """Bench rows (see module docstring) of `model` on every task in `tasks`, seeded by `seed`."""
+                   seed: int = 0, log_dir: Path | None = None) -> pd.DataFrame:
+    """Bench rows (see module docstring) of `model` on every task in `tasks`, seeded by `seed`. With `log_dir`,
+    lm-eval's own results JSON and per-sample logs are written there too (`save_lm_eval_logs`)."""
     from lm_eval.evaluator import evaluate
 
     lm = wrap_model(model, tokenizer, config)
@@ -77,10 +79,34 @@ def evaluate_model(model: Any, tokenizer: Any, name: str, tasks: TaskSet, config
     with lm_eval_quiet(not config.lm_eval_progress), sink, torch.inference_mode():
         results = evaluate(
             lm=lm, task_dict=tasks.loaded, limit=config.limit, bootstrap_iters=config.bootstrap_iters,
-            log_samples=False, apply_chat_template=config.chat_template,
+            log_samples=log_dir is not None, apply_chat_template=config.chat_template,
             fewshot_as_multiturn=config.chat_template,
         )
-    return result_rows(results, name)
+    rows = result_rows(results, name)
+    if log_dir is not None:
+        with lm_eval_quiet(not config.lm_eval_progress):
+            save_lm_eval_logs(results, log_dir, name)
+    return rows
+
+
+def save_lm_eval_logs(results: dict[str, Any], log_dir: Path, model: str) -> Path:
+    """`log_dir`, replaced atomically by what `lm_eval --output_path <log_dir>/results.json --log_samples` leaves:
+    results_<time>.json (lm-eval's results dict: metrics, configs, versions, n-samples, task hashes) and
+    samples_<task>_<time>.jsonl (one line per document: its prompt arguments, responses, filtered responses,
+    target and metrics), written by lm-eval's own EvaluationTracker, so lm-eval's tools read them."""
+    from lm_eval.loggers import EvaluationTracker
+
+    from mnpo_bench.store import atomic_dir
+
+    samples = results.pop("samples", {})
+    with atomic_dir(log_dir) as scratch:
+        tracker = EvaluationTracker(output_path=str(scratch / "results.json"))
+        tracker.general_config_tracker.model_name = model
+        tracker.save_results_aggregated(results=results, samples=samples)
+        for task in results.get("configs", {}):
+            if task in samples:
+                tracker.save_results_samples(task_name=task, samples=samples[task])
+    return Path(log_dir)
 
 
 def result_rows(results: dict[str, Any], model: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ Two pipeline stages, so that new tournament answers re-export without re-running
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,10 +23,14 @@ from mnpo_bench.policy.load import read_policies
 from mnpo_bench.store import RunStore, file_hash, safe_name, stable_hash
 
 
+LOGS = "bench"  # lm-eval's results JSON and per-sample logs, one folder per policy
+
+
 def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig, *, seed: int, device: str,
-                   dtype: str, progress: Progress, parts: Any = None) -> pd.DataFrame:
+                   dtype: str, progress: Progress, parts: Any = None, log_root: Path | None = None) -> pd.DataFrame:
     """Bench rows of every policy in `policies` ({name: location}); with `parts` (a `store.Parts`), each
-    policy's rows are kept as a chunk, so an interrupted run resumes at the next policy."""
+    policy's rows are kept as a chunk, so an interrupted run resumes at the next policy. With `log_root`,
+    lm-eval's results JSON and per-sample logs of each policy go to `log_root/<policy as a path component>/`."""
     from mnpo_bench.policy.load import check_model_location, load_policy
 
     for name, location in policies.items():  # every checkpoint must exist before any is scored
@@ -34,7 +39,8 @@ def bench_policies(policies: dict[str, str], tasks: TaskSet, config: BenchConfig
     for name, location in progress.track(list(policies.items()), "bench"):
         def score(name: str = name, location: str = location) -> pd.DataFrame:
             (model, tokenizer), load_s = timed(load_policy, location, device=device, dtype=dtype)
-            rows, eval_s = timed(evaluate_model, model, tokenizer, name, tasks, config, seed)
+            log_dir = log_root / safe_name(name) if log_root is not None else None
+            rows, eval_s = timed(evaluate_model, model, tokenizer, name, tasks, config, seed, log_dir)
             progress.note(f"  {name}: {_headline(rows)}  (load {load_s:.1f} s, eval {eval_s:.1f} s)")
             return rows
 
@@ -62,8 +68,9 @@ def bench_stage(ctx: Any) -> None:
         tasks = load_tasks(config.tasks, task_dirs(config.task_dirs), config.num_fewshot, ctx.config.seed,
                            ctx.progress)
         frame = bench_policies(policies, tasks, config, seed=ctx.config.seed, device=ctx.config.policy.device,
-                               dtype=ctx.config.policy.dtype, progress=ctx.progress, parts=stage.parts())
-        return [store.write_table("bench", frame).name]
+                               dtype=ctx.config.policy.dtype, progress=ctx.progress, parts=stage.parts(),
+                               log_root=store.path(LOGS))
+        return [store.write_table("bench", frame).name, LOGS]
 
     inputs = {"bench": config, "policies": policies, "seed": ctx.config.seed,
               "device": ctx.config.policy.device, "dtype": ctx.config.policy.dtype}

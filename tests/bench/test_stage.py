@@ -41,7 +41,7 @@ def test_stage_scores_every_policy_and_exports_their_answers(tmp_path, checkpoin
         records = json.loads((store.root / "alpaca_eval" / policy / "model_outputs.json").read_text())
         assert len(records) == 4 and {r["generator"] for r in records} == {policy}
     manifest = store.manifest()["stages"]
-    assert manifest["bench"]["outputs"] == ["bench.parquet"] and len(manifest["bench_export"]["outputs"]) == 2
+    assert manifest["bench"]["outputs"] == ["bench", "bench.parquet"] and len(manifest["bench_export"]["outputs"]) == 2
 
 
 def test_rerun_skips_and_new_answers_only_re_export(tmp_path, checkpoints):
