@@ -116,9 +116,16 @@ SETS = [
     ("bench-task-dir", "bench.task_dirs=[{d}/no_dir]", "no_dir"), ("bench-fewshot", "bench.num_fewshot=-1", "num_fewshot"),
     ("unknown-top", "colour=red", "colour"), ("unknown-nested", "policy.modle=x", "modle"),
     ("section-scalar", "policy=3", "policy"), ("override-no-equals", "seed", "--set"),
+    ("chat-template-bad-jinja", "policy.chat_template={% for m in messages %}", "policy.chat_template"),
+    ("chat-template-missing-file", "policy.chat_template={d}/none.jinja", "policy.chat_template"),
+    ("chat-template-dir", "policy.chat_template={d}", "policy.chat_template"),
+    ("report-to-unknown", "train.report_to=[comet]", "train.report_to"),
+    ("report-to-scalar", "train.report_to=tensorboard", "train.report_to"),
 ]
 for id, pair, expect in SETS:
     add("set", id, ["run", "--out", "{d}/out", "--set", pair], expect, config__yaml="name: c\n")
+add("set", "chat-template-non-utf8", ["run", "--out", "{d}/out", "--set", "policy.chat_template={d}/t.jinja"],
+    "policy.chat_template", config__yaml="name: c\n", t__jinja=NON_UTF8)
 
 # -- run config files -------------------------------------------------------------------------------------
 CONFIG_FILES = {
