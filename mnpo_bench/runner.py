@@ -6,6 +6,7 @@ Each subsystem defines its stages in its own `stage.py`; this module only lists 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from mnpo_bench.bench.stage import bench_stage
 from mnpo_bench.config import load_config
 from mnpo_bench.errors import UserError
 from mnpo_bench.generation.stage import generate_stage
-from mnpo_bench.panel.stage import annotate_stage
+from mnpo_bench.panel.stage import annotate_stage, non_transitivity_line
 from mnpo_bench.pipeline import Context, open_run
 from mnpo_bench.policy.stage import policies_stage, policy_stage
 from mnpo_bench.prompts.stage import prompts_stage
@@ -66,6 +67,11 @@ def run_pipeline(config_path: Path | None, overrides: list[str], *, out: Path | 
     validate_parts(config)
     ctx = run_stages(open_run(config, out, quiet=quiet), RUN)
     print(f"results: {ctx.store.root}")
+    diagnostics = ctx.store.path("panel_diagnostics.json")
+    if diagnostics.exists():  # the training preferences' non-transitivity, the run's headline about its data
+        block = json.loads(diagnostics.read_text()).get("non_transitivity")
+        if block:
+            print(f"training preferences: {non_transitivity_line(block)}")
     return ctx
 
 
