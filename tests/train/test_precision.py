@@ -33,7 +33,7 @@ def data(tmp_path_factory):
     return str(path)
 
 
-@pytest.mark.parametrize("precision", ["no", "bf16"])
+@pytest.mark.parametrize("precision", ["no", "bf16", "auto"])  # auto is none on a CPU; fp16 is refused here (below)
 def test_mnpo_first_step_loss_is_analytic(tmp_path, small_policy, data, precision):
     # At step 0 the policy is the reference and (t = 1) the only opponent, so every log-ratio is 0 and
     # the MNPO loss per pair is (0 - 1/(2 eta))^2, provided precompute scored under the training precision.
