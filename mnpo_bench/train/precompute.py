@@ -21,19 +21,24 @@ from mnpo_bench.train.logprobs import encode_pair, precompute_logps
 
 
 def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch_size: int,
-                device: str = "auto", precision: str = "no", tiles: LogProbTiles | None = None) -> dict[str, list]:
+                device: str = "auto", precision: str = "no", tiles: LogProbTiles | None = None,
+                cast_weights: bool = False) -> dict[str, list]:
     """Summed log-probs and lengths of every pair's chosen and rejected response under one frozen policy
     (see `logprobs.precompute_logps` for the keys), with fp32 weights under the same autocast as the
     trainer's `Accelerator(mixed_precision=precision)`: bf16 on GPU and on CPU, fp16 on GPU only
     (`recipes.resolve_precision` refuses fp16 on a CPU), none for "no". Matching precisions make the
-    stored reference log-probs equal the policy's at step 0 (DDP; FSDP2's and DeepSpeed's bf16 engines keep
-    bf16 weights instead of autocasting fp32 ones, see docs/train.md)."""
+    stored reference log-probs equal the policy's at step 0. `cast_weights` (DeepSpeed, whose bf16/fp16
+    engine runs the module in that dtype without autocast) scores with the weights cast instead; FSDP2's
+    bf16 parameter policy is not matched yet (docs/train.md)."""
     from mnpo_bench.policy.load import load_policy
 
     model, tokenizer = load_policy(policy_path, device=device, dtype="float32")
     encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, max_length) for r in pairs.itertuples()]
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    autocast = torch.autocast(model.device.type, dtype=dtype) if dtype else nullcontext()
+    if dtype and cast_weights:  # the parameters only: DeepSpeed leaves buffers (rotary frequencies) in fp32
+        for param in model.parameters():
+            param.data = param.data.to(dtype)
+    autocast = torch.autocast(model.device.type, dtype=dtype) if dtype and not cast_weights else nullcontext()
     with autocast:
         scores = precompute_logps(model, tokenizer, encoded, batch_size, model.device, tiles)
     del model
@@ -49,6 +54,7 @@ def add_logps(
     batch_size: int = 32,
     device: str = "auto",
     precision: str = "no",
+    cast_weights: bool = False,
     tiles: LogProbTiles | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
@@ -58,7 +64,7 @@ def add_logps(
     cache: dict[str, dict[str, list]] = {}
     for path in progress.track(list(dict.fromkeys([reference, *opponents])), "score pairs (ref + opponents)"):
         cache[path] = score_pairs(path, pairs, max_length=max_length, batch_size=batch_size, device=device,
-                                  precision=precision, tiles=tiles)
+                                  precision=precision, tiles=tiles, cast_weights=cast_weights)
     out = pairs.reset_index(drop=True).copy()
     ref = cache[reference]
     out["ref_chosen_logp"], out["ref_rejected_logp"] = ref["chosen_logp"], ref["rejected_logp"]

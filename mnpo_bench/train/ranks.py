@@ -48,6 +48,13 @@ def train_device(device: str = "auto") -> torch.device:
     return train_state(device).device
 
 
+def under_deepspeed() -> bool:
+    """True when this process trains under DeepSpeed (`accelerate launch` with a DeepSpeed config)."""
+    from accelerate.utils import DistributedType
+
+    return train_state().distributed_type == DistributedType.DEEPSPEED
+
+
 def is_main() -> bool:
     """True on the process that writes shared files (rank 0; the only process outside a launcher)."""
     return train_state().is_main_process

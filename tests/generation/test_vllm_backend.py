@@ -143,14 +143,3 @@ def _cmdline(process) -> str:
         return " ".join(process.cmdline())
     except psutil.Error:  # exited (or a zombie) meanwhile
         return ""
-
-
-@needs_vllm
-@pytest.mark.slow
-def test_llama3_style_answers_stop_on_the_end_of_turn_in_vllm(engine_env, llama3_style, prompts):
-    """The Llama-3-style checkpoint (EOS <|end_of_text|>, turns end with <|eot_id|>): vLLM stops on the turn's end."""
-    config = GenerationConfig(backend="vllm", n_samples=4, max_new_tokens=24)
-    frame = generate(llama3_style, prompts, config, policy_name="llama3", seed=0)
-    stopped = (frame["finish_reason"] == "stop").mean()
-    assert stopped >= 0.8, f"{stopped:.0%} of answers stopped"
-    assert not frame["is_truncated"][frame["finish_reason"] == "stop"].any()

@@ -93,3 +93,14 @@ def test_a_nan_gradient_under_zero3_skips_the_step_not_the_weights(tmp_path, sma
     assert rows[1]["lr"] == rows[0]["lr"]
     saved = weights(tmp_path / "nan" / "mnpo" / "iter1")
     assert all(bool(torch.isfinite(t).all()) for t in saved.values())
+
+
+def test_zero3_bf16_first_loss_is_analytic(tmp_path, small_policy):
+    # DeepSpeed's bf16 engine runs bf16 parameters without autocast; precompute scores the same way
+    # (cast_weights), so the stored reference log-probs equal the policy's at step 0 (it missed by 0.0036 before)
+    data = tmp_path / "prefs.parquet"
+    arithmetic_pairs(16).to_parquet(data)
+    done = zero3(tmp_path, data, small_policy, "bf16", entry=["-m", "mnpo_bench.cli"], precision="bf16", port=29673)
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = json.loads((tmp_path / "bf16" / "mnpo" / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["loss"] == pytest.approx((1 / (2 * 0.1)) ** 2, rel=1e-6)
