@@ -23,7 +23,7 @@ from mnpo_bench.train.loop import TrainJob, run_recipe
 from mnpo_bench.train.objectives import OBJECTIVES
 from mnpo_bench.train.population import opponents_for, td_missing, td_shortfall
 from mnpo_bench.train.precompute import add_logps
-from mnpo_bench.train.ranks import is_main, train_device, under_deepspeed, wait_for_everyone
+from mnpo_bench.train.ranks import is_main, train_device, engine_casts_params, wait_for_everyone
 from mnpo_bench.train.recipes import Recipe, resolve_precision
 
 
@@ -120,7 +120,7 @@ def train_players(it: Iteration, prefs: dict[str | None, pd.DataFrame], progress
             scored = add_logps(selected, it.reference, opponents, max_length=it.recipe.max_length,
                                batch_size=it.recipe.precompute_batch_size, device=str(device),
                                precision=resolve_precision(it.recipe, device.type == "cuda"),
-                               cast_weights=under_deepspeed(),
+                               cast_weights=engine_casts_params(),
                                tiles=it.recipe.logprob_tiles, progress=progress)
             if is_main():
                 write_table(scored_path, scored)

@@ -79,7 +79,10 @@ def sequence_logps(
         hidden = out.hidden_states[-1][:, :-1][scored]  # (M, H): the final (normed) hidden states
         weight, bias, softcap, scale = head
         with gathered(weight, bias):
-            token_logps_ = token_logps(hidden.to(weight.device), weight, bias, targets[scored], tiles,
+            # the head in the body's dtype: FSDP2's bf16 parameter policy hands back bf16 hidden states while
+            # the head's weight read here is the fp32 original (a no-op in fp32 and under autocast)
+            token_logps_ = token_logps(hidden.to(weight.device), weight.to(hidden.dtype),
+                                       None if bias is None else bias.to(hidden.dtype), targets[scored], tiles,
                                        softcap=softcap, logit_scale=scale)  # (M,)
     rows = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None].expand_as(scored)[scored]  # (M,)
     sums = torch.zeros(input_ids.shape[0], dtype=token_logps_.dtype, device=input_ids.device)

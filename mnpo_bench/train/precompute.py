@@ -27,15 +27,15 @@ def score_pairs(policy_path: str, pairs: pd.DataFrame, *, max_length: int, batch
     (see `logprobs.precompute_logps` for the keys), with fp32 weights under the same autocast as the
     trainer's `Accelerator(mixed_precision=precision)`: bf16 on GPU and on CPU, fp16 on GPU only
     (`recipes.resolve_precision` refuses fp16 on a CPU), none for "no". Matching precisions make the
-    stored reference log-probs equal the policy's at step 0. `cast_weights` (DeepSpeed, whose bf16/fp16
-    engine runs the module in that dtype without autocast) scores with the weights cast instead; FSDP2's
-    bf16 parameter policy is not matched yet (docs/train.md)."""
+    stored reference log-probs equal the policy's at step 0. `cast_weights` (`ranks.engine_casts_params`: DeepSpeed's
+    bf16/fp16 engine, FSDP's parameter policy, which run the module with parameters in that dtype) scores
+    with the parameters cast instead, no autocast."""
     from mnpo_bench.policy.load import load_policy
 
     model, tokenizer = load_policy(policy_path, device=device, dtype="float32")
     encoded = [encode_pair(tokenizer, r.prompt, r.chosen, r.rejected, max_length) for r in pairs.itertuples()]
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    if dtype and cast_weights:  # the parameters only: DeepSpeed leaves buffers (rotary frequencies) in fp32
+    if dtype and cast_weights:  # the parameters only: DeepSpeed and FSDP2 leave buffers (rotary frequencies) in fp32
         for param in model.parameters():
             param.data = param.data.to(dtype)
     autocast = torch.autocast(model.device.type, dtype=dtype) if dtype and not cast_weights else nullcontext()

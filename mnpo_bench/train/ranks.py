@@ -48,11 +48,14 @@ def train_device(device: str = "auto") -> torch.device:
     return train_state(device).device
 
 
-def under_deepspeed() -> bool:
-    """True when this process trains under DeepSpeed (`accelerate launch` with a DeepSpeed config)."""
+def engine_casts_params() -> bool:
+    """True when this process trains under an engine that runs the module with its parameters cast to the
+    mixed-precision dtype (bf16/fp16) instead of autocast over fp32 weights: DeepSpeed's bf16/fp16 engine and
+    FSDP's mixed-precision parameter policy (FSDP1 `MixedPrecision` / FSDP2 `MixedPrecisionPolicy(param_dtype)`,
+    which accelerate builds from `mixed_precision`). Precompute then scores with cast parameters too."""
     from accelerate.utils import DistributedType
 
-    return train_state().distributed_type == DistributedType.DEEPSPEED
+    return train_state().distributed_type in (DistributedType.DEEPSPEED, DistributedType.FSDP)
 
 
 def is_main() -> bool:
