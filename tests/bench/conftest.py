@@ -7,6 +7,7 @@ weights know. Built once per session in about 6 s on 2 cores.
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,18 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     assert loss < 0.1, f"the taught model did not learn its answers (loss {loss:.3f})"
     taught = save(model, tokenizer, root / "taught")
     return {"naive": naive, "taught": taught}
+
+
+@pytest.fixture
+def task_folder(tmp_path) -> Path:
+    """A local lm-eval task folder: a copy of the built-in yes/no task renamed `my_yesno`, with its data and utils."""
+    from mnpo_bench.bench import tasks as builtin
+
+    folder = tmp_path / "mytasks"
+    folder.mkdir()
+    source = Path(builtin.__file__).parent
+    for name in ("utils.py", "mnpo_yesno_mc.jsonl"):
+        shutil.copy(source / name, folder / name)
+    text = (source / "mnpo_yesno_mc.yaml").read_text().replace("task: mnpo_yesno_mc", "task: my_yesno")
+    (folder / "my_yesno.yaml").write_text(text)
+    return folder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -78,22 +77,12 @@ def test_ls_tasks_lists_the_builtin_tasks(capsys):
     assert "multiple_choice" in lines[1] and "v1.0" in lines[1] and "40 docs" in lines[1]
 
 
-def test_lm_eval_spellings_of_the_options_are_accepted(tmp_path, checkpoints, capsys):
+def test_lm_eval_spellings_of_the_options_are_accepted(tmp_path, checkpoints, task_folder, capsys):
     """`--num_fewshot` and `--include_path`, as lm_eval spells them, mean --num-fewshot and --task-dir."""
-    import shutil
-
-    from mnpo_bench.bench import tasks as builtin
-
-    folder = tmp_path / "mytasks"
-    folder.mkdir()
-    source = Path(builtin.__file__).parent
-    for name in ("utils.py", "mnpo_yesno_mc.jsonl"):
-        shutil.copy(source / name, folder / name)
-    text = (source / "mnpo_yesno_mc.yaml").read_text().replace("task: mnpo_yesno_mc", "task: my_yesno_copy")
-    (folder / "my_yesno_copy.yaml").write_text(text)
+    folder = task_folder
     assert main(["ls", "tasks", "--include_path", str(folder)]) == 0
-    assert "my_yesno_copy" in capsys.readouterr().out
+    assert "my_yesno" in capsys.readouterr().out
     out = tmp_path / "scores.csv"
-    assert main(["bench", str(checkpoints["naive"]), "--tasks", "my_yesno_copy", "--include_path", str(folder),
+    assert main(["bench", str(checkpoints["naive"]), "--tasks", "my_yesno", "--include_path", str(folder),
                  "--num_fewshot", "1", "--limit", "3", "--out", str(out), "-q"]) == 0
-    assert pd.read_csv(out)[["task", "n"]].values.tolist() == [["my_yesno_copy", 3]]
+    assert pd.read_csv(out)[["task", "n"]].values.tolist() == [["my_yesno", 3]]

@@ -5,13 +5,11 @@ task YAML (nothing downloaded); lm-eval's spellings of other flags say which fla
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from mnpo_bench.bench import tasks as builtin
 from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.stage import bench_stage
 from mnpo_bench.cli import main
@@ -22,19 +20,6 @@ from mnpo_bench.progress import Progress
 from .run_fixture import make_run
 
 pytestmark = pytest.mark.slow  # lm-eval on two tiny checkpoints (~5 s)
-
-
-@pytest.fixture
-def task_folder(tmp_path) -> Path:
-    """A local lm-eval task YAML (a renamed copy of the built-in yes/no task) with its data and utils."""
-    folder = tmp_path / "mytasks"
-    folder.mkdir()
-    source = Path(builtin.__file__).parent
-    for name in ("utils.py", "mnpo_yesno_mc.jsonl"):
-        shutil.copy(source / name, folder / name)
-    text = (source / "mnpo_yesno_mc.yaml").read_text().replace("task: mnpo_yesno_mc", "task: my_yesno")
-    (folder / "my_yesno.yaml").write_text(text)
-    return folder
 
 
 def _logs(folder: Path) -> tuple[dict, list[dict]]:
