@@ -8,13 +8,14 @@ battle with `winner` null and `error` set: counted as a failure, never a tie.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 
 import numpy as np
 import pandas as pd
+
 from mnpo_bench.schemas import BATTLE_COLUMNS, PAIR_COLUMNS
+from mnpo_bench.seeds import stream_seed
 
 WINNER = {"a": "model_a", "b": "model_b", "tie": "tie"}
 
@@ -85,12 +86,6 @@ def balanced_subsample(k_a: int, k_b: int, size: int, rng: np.random.Generator) 
     t, s = int(rng.integers(k_a)), int(rng.integers(k_b))
     block = math.lcm(k_a, k_b)
     return sorted(((t + n) % k_a, (s + n + n // block) % k_b) for n in range(min(size, k_a * k_b)))
-
-
-def stream_seed(seed: int, *names: str) -> int:
-    """A seed in [0, 2**31) fixed by `seed` and `names` (stable across processes, unlike hash())."""
-    digest = hashlib.sha256("|".join([str(seed), *map(str, names)]).encode()).digest()
-    return int.from_bytes(digest[:4], "big") >> 1
 
 
 def identical_answers(responses: pd.DataFrame) -> pd.DataFrame:

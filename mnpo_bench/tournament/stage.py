@@ -18,7 +18,8 @@ from mnpo_bench.errors import UserError
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.policy.load import checkpoint_fingerprint, policy_spec, read_policies
 from mnpo_bench.store import RunStore, safe_name, write_json
-from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
+from mnpo_bench.seeds import stream_seed
+from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs
 
 
 def parse_policies(policies: list[str], out: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mnpo_bench.pipeline import Context, StageRun
 from mnpo_bench.store import file_hash, read_table, write_json, write_table
-from mnpo_bench.tournament.battles import stream_seed
+from mnpo_bench.seeds import stream_seed
 from mnpo_bench.train.iteration import Iteration, data_path, player_dir, policy_name, train_players
 from mnpo_bench.train.prompt_split import iteration_prompts
 from mnpo_bench.train.recipes import Recipe

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mnpo_bench.errors import UserError
-from mnpo_bench.tournament.battles import stream_seed
+from mnpo_bench.seeds import stream_seed
 
 
 def iteration_slices(prompt_ids: list[str], iterations: int, seed: int) -> list[list[str]]:

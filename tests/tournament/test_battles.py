@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs, stream_seed
+from mnpo_bench.seeds import stream_seed
+from mnpo_bench.tournament.battles import identical_answers, judgments_to_battles, policy_pairs
 
 RESPONSES = pd.DataFrame({
     "response_id": ["x|p1|0", "y|p1|0", "z|p1|0"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from mnpo_bench.config import load_config
-from mnpo_bench.tournament.battles import stream_seed
+from mnpo_bench.seeds import stream_seed
 from mnpo_bench.train.online import OnlineIteration
 
 
