@@ -94,7 +94,7 @@ def check_battles(raw: pd.DataFrame, source: str, *, soft: bool = True) -> Battl
                        else pd.Categorical.from_codes(np.full(len(raw), -1), categories=pd.Index([], dtype=object)))
     if frame["annotator"].isna().any():
         frame["annotator"] = frame["annotator"].astype(str).where(frame["annotator"].notna(), "unknown").astype("category")
-    for name in ("prob_a", "len_a", "len_b"):
+    for name in ("prob_a", "len_a", "len_b", "source_row"):  # source_row: an importer's row in its file
         frame[name] = _numeric(_column(raw, name), name, source).to_numpy()  # by position: raw may have any index
     bad_prob = frame["prob_a"].notna() & ~frame["prob_a"].between(0.0, 1.0)
     if bad_prob.any():

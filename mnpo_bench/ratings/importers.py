@@ -93,6 +93,7 @@ def _alpaca_file(path: Path) -> pd.DataFrame:
         "len_a": frame["output_1"].astype(str).str.len(),
         "len_b": frame["output_2"].astype(str).str.len(),
         "error": np.where(preference.isna(), "no annotation", None),
+        "source_row": np.arange(len(frame)),  # the row's position in its file: AlpacaEval's `index`
     })
 
 

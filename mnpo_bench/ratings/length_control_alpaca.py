@@ -15,6 +15,10 @@ mean_x sigmoid(c_m + psi_m * gamma_x), in [0, 1]. What follows AlpacaEval exactl
   liblinear with no free intercept, strength picked from 10 by 5-fold grouped cross-validation on the
   weighted log loss, seed 123). Their published gamma_x (instruction_difficulty.csv on the Hugging Face hub)
   was fitted once, in early 2024, over the leaderboard models of that time; it is not available here.
+- each model's rows look gamma up by their position in the model's annotations file, as glm_winrate.py does
+  (`index`), where the importer recorded it (`source_row`); by instruction otherwise. A file with rows missing
+  (alpaca-7b_verbose has 802 of 805) thus gives every row after the gap a later instruction's difficulty,
+  and the published LC column was computed so: by instruction those three models measured 0.2-1.7 points off.
 - ties (preference 0 or 1.5) count 0.5; the baseline against itself is 0.5 by construction.
 
 What cannot be followed: v1 regularises (phi_m, psi_m) "toward the baseline" with 2 x 805 annotations of the
@@ -29,9 +33,10 @@ chosen against the published LC column. The per-model fit (3 weights, c_m unpena
 since liblinear has no prior centre.
 
 Measured on the real AlpacaEval-2 annotations of 16 models (tests/ratings/test_length_control_alpaca.py):
-mean absolute error against the published LC column 0.67 points, gpt4_gamed +1.49, max 1.69 (alpaca-7b_verbose);
-the pooled method of length_control.py: 1.68 and +4.38; without the stand-in (lambda 0, AlpacaEval's
-length_controlled_noreg): 2.05 and +15.9. lambda 0.1 and 0.4 (not AlpacaEval's) give 0.89 and 0.72.
+mean absolute error against the published LC column 0.566 points, gpt4_gamed +1.49, max 1.58
+(gpt-3.5-turbo-1106_concise); the pooled method of length_control.py: 1.68 and +4.38. Without the stand-in
+(lambda 0, as AlpacaEval's length_controlled_noreg): 1.99 and +15.9; lambda 0.1 and 0.4 (not AlpacaEval's
+value, for sensitivity only) give 0.80 and 0.60.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ def alpaca_lc_win_rates(valid: pd.DataFrame, n_models: int, reference: int) -> n
     codes = _instruction_codes(rows["prompt_id"])
     gamma = _difficulty(codes, local, t, y, len(players))  # (n,)
     centre, precision = _baseline_prior(local, t, gamma, y, len(players), codes)
+    if "source_row" in rows.columns and rows["source_row"].notna().all() and codes.min() >= 0:
+        gamma = _by_row_position(rows["source_row"].to_numpy(dtype=np.int64), codes, gamma)
     X = np.column_stack([t, gamma, np.ones(len(y))])  # (n, 3): phi, psi, c
     penalty = np.zeros((3, 3))
     penalty[:2, :2] = precision
@@ -108,6 +115,19 @@ def _difficulty(codes: np.ndarray, local: np.ndarray, t: np.ndarray, y: np.ndarr
     ]).tocsr()
     effect = np.concatenate([[0.0], _fit_cv(design, y)[2 * k: 2 * k + n_x - 1]])
     return effect[codes]
+
+
+def _by_row_position(source_row: np.ndarray, codes: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """gamma (n,) looked up as AlpacaEval looks it up: by the row's position in its annotations file
+    (glm_winrate.py indexes instruction_difficulty by `df_annotations.reset_index()["index"]`), not by its
+    instruction. The two agree in a file with every instruction; in a file with rows missing, every row after
+    the gap gets a later instruction's difficulty. Position p stands for the instruction found most often at
+    row p (the eval set's order); a position no instruction holds keeps the row's own."""
+    effect = np.zeros(codes.max() + 1)
+    effect[codes] = gamma
+    canonical = pd.DataFrame({"row": source_row, "code": codes}).groupby("row")["code"].agg(lambda c: c.mode().iloc[0])
+    at = canonical.reindex(source_row).to_numpy()  # (n,) the instruction at each row's position
+    return np.where(np.isnan(at), gamma, effect[np.nan_to_num(at).astype(np.int64)])
 
 
 def _fit_cv(X: sparse.csr_matrix, y: np.ndarray) -> np.ndarray:
