@@ -20,7 +20,7 @@ from .test_length_control import judged_by_a_length_loving_judge
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "alpaca_eval"
 REFERENCE = "gpt4_1106_preview"
-TARGET = 0.6  # points (the issue asks for <= 0.75); measured 0.566 over the 16 models (the pooled GLM: 1.677)
+TARGET = 0.6  # points (the issue asks for <= 0.75); measured 0.565 over the 16 models (the pooled GLM: 1.677)
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real AlpacaEval data not found at {DATA}")
 
 
@@ -48,8 +48,8 @@ def test_alpaca_eval_lc_is_within_three_quarters_of_a_point_of_the_published_col
     print(f"mean absolute error {new.abs().mean():.3f} (pooled GLM {old.abs().mean():.3f}) over {len(new)} models")
     assert len(new) == 16
     assert new.abs().mean() <= TARGET < old.abs().mean()
-    assert abs(new["gpt4_gamed"]) <= 1.6 < 4.0 < abs(old["gpt4_gamed"])  # GPT-4 answers cut short: measured +1.49 (pooled +4.38)
-    assert new.abs().max() <= 1.7  # measured 1.58 (gpt-3.5-turbo-1106_concise)
+    assert abs(new["gpt4_gamed"]) <= 1.6 < 4.0 < abs(old["gpt4_gamed"])  # GPT-4 answers cut short: measured +1.48 (pooled +4.38)
+    assert new.abs().max() <= 1.7  # measured 1.59 (gpt-3.5-turbo-1106_concise)
     # the files with rows missing (802, 804 and 803 of 805) need AlpacaEval's lookup by row position: by
     # instruction they measured -1.69, -0.24 and -0.72
     assert new[["alpaca-7b_verbose", "alpaca-7b_concise", "phi-2"]].abs().max() <= 0.5  # measured 0.42
