@@ -10,6 +10,7 @@ clip, AdamW. Pairs with an empty response or a non-finite log-prob are masked ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -30,8 +31,8 @@ from mnpo_bench.train.logprobs import collate_sequences, encode_pair, sequence_l
 from mnpo_bench.train.metrics import MetricsLog
 from mnpo_bench.train.objectives import OBJECTIVES, PairLogps, masked_mean
 from mnpo_bench.train.recipes import Recipe, resolve_precision
+from mnpo_bench.train.tracking import mark_failed, tracked_values, tracker_kwargs, tracking_store
 
-TRACKED = ("loss", "margin", "chosen_logp", "rejected_logp", "grad_norm", "lr", "tokens_per_s", "skipped")
 PRECOMPUTED = ("ref_chosen_logp", "ref_rejected_logp", "opp_chosen_logp", "opp_rejected_logp")
 
 
@@ -52,7 +53,7 @@ class TrainJob:
     device: str = "auto"
     on_step: Callable[[dict[str, Any]], None] | None = None  # sees each metrics row (progress, fault injection)
     report_to: tuple[str, ...] = ()  # accelerate trackers (train.report_to) that also get each metrics row
-    tracking_dir: Path | None = None  # where file-based trackers write (TensorBoard: <tracking_dir>/<run name>)
+    tracking_dir: Path | None = None  # where trackers write (train/tracking.py; None: <output_dir>/../tracking)
     tracking_name: str | None = None  # the tracker run's name (None: "<method>__iter<t>")
 
 
@@ -77,7 +78,8 @@ class PreferenceRecipe:
         job, optim = self.job, self.recipe.optim
         on_gpu = train_device(job.device).type == "cuda"
         precision = resolve_precision(self.recipe, on_gpu)
-        tracking = {"log_with": list(job.report_to), "project_dir": str(job.tracking_dir)} if job.report_to else {}
+        self.tracking_dir = Path(job.tracking_dir or Path(job.output_dir).parent / "tracking")
+        tracking = {"log_with": list(job.report_to), "project_dir": str(self.tracking_dir)} if job.report_to else {}
         args = accelerator_args(job.device)
         handlers = [InitProcessGroupKwargs(backend=args.pop("backend"))] if "backend" in args else []
         self.accelerator = Accelerator(gradient_accumulation_steps=optim.grad_accum, mixed_precision=precision,
@@ -108,13 +110,27 @@ class PreferenceRecipe:
 
     def _init_trackers(self) -> None:
         """Start accelerate's trackers for this fit: one tracker run per iterate ("<method>/iter<t>" as a path
-        component), its recipe as the run's hyperparameters."""
+        component), its recipe as the run's hyperparameters; files stay under tracking_dir (train/tracking.py)."""
         from mnpo_bench.store import safe_name
 
         name = self.job.tracking_name or safe_name(f"{self.job.method}/iter{self.job.iteration}")
         hyper = {"method": self.job.method, "iteration": self.job.iteration, "loss": self.recipe.loss.name,
                  "lr": self.recipe.optim.lr, "batch_size": self.recipe.optim.batch_size, "seed": self.job.seed}
-        self.accelerator.init_trackers(name, config=hyper, init_kwargs={"wandb": {"name": name}})
+        self._tracking = contextlib.ExitStack()
+        self._tracking.enter_context(tracking_store(self.job.report_to, self.tracking_dir))
+        kwargs = tracker_kwargs(self.job.report_to, self.tracking_dir, name)
+        self.accelerator.init_trackers(name, config=hyper, init_kwargs=kwargs)
+
+    def end_trackers(self, failed: bool = False) -> None:
+        """Close the trackers (flushing their files), marked failed where they keep that state when `failed`;
+        does nothing when none were started."""
+        stack, self._tracking = getattr(self, "_tracking", None), None
+        if stack is None:
+            return
+        with stack:  # restores the environment tracking_store changed
+            if failed:
+                mark_failed(self.accelerator)
+            self.accelerator.end_training()
 
     def _encode(self, pairs: pd.DataFrame) -> list[dict[str, Any]]:
         missing = [c for c in PRECOMPUTED if c not in pairs.columns]
@@ -257,7 +273,7 @@ class PreferenceRecipe:
         if self.accelerator.is_main_process:
             row = self.metrics.write(row)
         if self.job.report_to:  # accelerate logs on the main process only
-            self.accelerator.log({f"train/{k}": row[k] for k in TRACKED if row.get(k) is not None}, step=self.step)
+            self.accelerator.log(tracked_values(row), step=self.step)
         if self.recipe.checkpoint_every and self.step % self.recipe.checkpoint_every == 0:
             self.save_checkpoint()
         if self.job.on_step:
@@ -332,8 +348,7 @@ class PreferenceRecipe:
         """Drop the checkpoints and free the model."""
         if self.accelerator.is_main_process:
             shutil.rmtree(self.job.state_dir, ignore_errors=True)
-        if self.job.report_to:
-            self.accelerator.end_training()  # flushes and closes the trackers
+        self.end_trackers()
         self.accelerator.free_memory()
         del self.model, self.optimizer, self.scheduler
 
@@ -342,8 +357,12 @@ def run_recipe(job: TrainJob) -> dict[str, Any]:
     """Train `job` to the end (resuming from its state_dir if a checkpoint is there) and save the policy;
     returns the summary of `PreferenceRecipe.train` plus the output path."""
     recipe = PreferenceRecipe(job)
-    recipe.setup()
-    summary = recipe.train()
-    summary["output_dir"] = str(recipe.save_policy())
+    try:
+        recipe.setup()
+        summary = recipe.train()
+        summary["output_dir"] = str(recipe.save_policy())
+    except BaseException:  # an error or an interrupt: the tracker runs close as failed, the error surfaces
+        recipe.end_trackers(failed=True)
+        raise
     recipe.cleanup()
     return summary

@@ -257,13 +257,22 @@ def validate_recipes(config: Any) -> list[str]:
 
 def check_trackers(report_to: list[str]) -> list[str]:
     """A UserError naming train.report_to when a tracker it lists is not installed (accelerate's own
-    availability checks); else its one validate line (none when the list is empty)."""
+    availability checks), or when MLflow would need its local sqlite store (no MLFLOW_TRACKING_URI) and
+    SQLAlchemy is missing; else its one validate line (none when the list is empty)."""
+    import importlib.util
+    import os
+
     from accelerate.utils import imports
 
     for name in report_to:
         if not getattr(imports, f"is_{name}_available")():
             raise UserError(f"the {name} tracker is not installed", where="train.report_to",
-                            fix=f"pip install {name}, or drop it from the list")
+                            fix=f"pip install {name} (or mnpo-bench[tracking]), or drop it from the list")
+    local_mlflow = "mlflow" in report_to and not os.environ.get("MLFLOW_TRACKING_URI")
+    if local_mlflow and not importlib.util.find_spec("sqlalchemy"):
+        raise UserError("mlflow's local store (train/tracking/mlflow.db) needs sqlalchemy and alembic",
+                        where="train.report_to", fix="pip install sqlalchemy alembic (or mnpo-bench[tracking]), "
+                        "or set MLFLOW_TRACKING_URI to a tracking server")
     return [f"ok  trackers {', '.join(report_to)}"] if report_to else []
 
 

@@ -42,3 +42,17 @@ def test_a_tracker_that_is_not_installed_is_one_line(tmp_path, capsys, monkeypat
     code = main(["validate", "--set", "train.report_to=[comet]"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "train.report_to" in err[0], err
+
+
+def test_mlflow_without_its_local_store_is_one_line(capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "sqlalchemy" else find_spec(name, *args))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    code = main(["validate", "--set", "train.report_to=[mlflow]"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "train.report_to" in err[0] and "sqlalchemy" in err[0], err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")  # a server: no local store needed
+    assert main(["validate", "--set", "train.report_to=[mlflow]"]) == 0
