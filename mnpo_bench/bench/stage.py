@@ -19,7 +19,7 @@ from mnpo_bench.bench.config import BenchConfig
 from mnpo_bench.bench.evaluate import COLUMNS, evaluate_model, timed
 from mnpo_bench.bench.taskset import TaskSet, check_task_files, check_task_names, load_tasks, task_dirs
 from mnpo_bench.progress import Progress
-from mnpo_bench.policy.load import read_policies
+from mnpo_bench.policy.load import location_identity, read_policies
 from mnpo_bench.store import RunStore, file_hash, safe_name, stable_hash
 
 
@@ -72,7 +72,8 @@ def bench_stage(ctx: Any) -> None:
                                log_root=store.path(LOGS))
         return [store.write_table("bench", frame).name, LOGS]
 
-    inputs = {"bench": config, "policies": policies, "seed": ctx.config.seed,
+    identities = {name: location_identity(location, store.root) for name, location in policies.items()}
+    inputs = {"bench": config, "policies": identities, "seed": ctx.config.seed,
               "device": ctx.config.policy.device, "dtype": ctx.config.policy.dtype}
     ctx.stage("bench", run_bench, inputs=inputs, after=after)
     if not config.export_alpaca:

@@ -91,6 +91,16 @@ def checkpoint_fingerprint(location: str) -> str:
 _FINGERPRINTS: dict[tuple, str] = {}
 
 
+def location_identity(location: str, root: Path) -> str:
+    """What a stage's input hash holds for the policy at `location` in the run at `root`: `tiny:<key>` for the
+    tiny model (its build key), else `checkpoint_fingerprint` (a checkpoint's file names and bytes; a hub id
+    as itself). Never where the run or the cache lives, so a copied run or a moved cache re-runs nothing."""
+    from mnpo_bench.policy.locations import TINY_PREFIX, portable_location
+
+    stored = portable_location(location, root)
+    return stored if stored.startswith(TINY_PREFIX) else checkpoint_fingerprint(location)
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """The torch device for `device` ("auto": CUDA when available, else CPU)."""
     if device == "auto":

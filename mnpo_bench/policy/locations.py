@@ -4,7 +4,8 @@ A checkpoint inside the run is stored relative to the run; the embedded tiny mod
 (its cache directory's name, which the tiny config determines); anything else (a hub id, a checkpoint
 elsewhere) as given. `resolve_location` turns a stored value back into a loadable location on this machine,
 building the tiny model from the run's config.yaml when this machine's cache does not hold it yet. Runs
-written before this stored absolute paths; those still read.
+written before this stored absolute paths; those still read. `policy.load.location_identity` is what a stage's
+input hash holds for a policy, so a copied run, or a moved cache, re-runs nothing.
 """
 
 from __future__ import annotations

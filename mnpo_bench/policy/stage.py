@@ -33,8 +33,11 @@ def policy_stage(ctx: Context) -> None:
 
             path = str(with_chat_template(path, template, ctx.store.path(TEMPLATED)))
             outputs.append(TEMPLATED)
-        write_json(ctx.store.path("reference.json"), {"reference": portable_location(path, ctx.store.root)})
-        return outputs + ([path] if Path(path).is_absolute() and template is None else [])
+        stored = portable_location(path, ctx.store.root)
+        write_json(ctx.store.path("reference.json"), {"reference": stored})
+        # a checkpoint outside the run is an output (gone: the stage re-runs); not the tiny model's cache
+        # entry, which resolve_location rebuilds, so a moved cache re-runs nothing
+        return outputs + ([path] if Path(path).is_absolute() and stored == path else [])
 
     # without policy.chat_template the hash is what it was before the field; with it, its text (not a file name)
     inputs: dict = {"policy": config.model_dump(mode="json", exclude={"chat_template"})}

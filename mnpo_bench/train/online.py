@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnpo_bench.pipeline import Context, StageRun
+from mnpo_bench.policy.load import location_identity
 from mnpo_bench.store import file_hash, read_table, write_json, write_table
 from mnpo_bench.seeds import stream_seed
 from mnpo_bench.train.iteration import Iteration, data_path, player_dir, policy_name, train_players
@@ -143,6 +144,7 @@ class OnlineIteration:
         ctx = self.ctx
         n = max(1, self._n_samples() // 2) if step.half else self._n_samples()
         mixture = (self.reference, self.recipe.mixture) if step.mixture else None
+        identity = (self._reference_identity(), self.recipe.mixture) if step.mixture else None
 
         def body(run: StageRun) -> list[str]:
             prompts, outputs = self._train_prompts(), []
@@ -157,7 +159,7 @@ class OnlineIteration:
             return outputs
 
         inputs = {"generation": ctx.config.generation, "n_samples": n, "seed": seed, "source": step.source,
-                  "players": self.players, "device": ctx.config.train.device, "mixture": mixture,
+                  "players": self.players, "device": ctx.config.train.device, "mixture": identity,
                   "prompt_split": self._split_key()}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=self.after_policy(step.source))
 
@@ -234,7 +236,7 @@ class OnlineIteration:
 
         after = self._upstream() if step.source in (RUN, PREVIOUS) else (self.produced[step.source],)
         after = tuple(dict.fromkeys(after + self.after_policy(step.start) + self.previous))
-        inputs = {"recipe": self.recipe, "t": self.t, "seed": ctx.config.seed, "reference": self.reference,
+        inputs = {"recipe": self.recipe, "t": self.t, "seed": ctx.config.seed, "reference": self._reference_identity(),
                   "players": self.players, "device": cfg.device, "start": step.start, "output": step.output,
                   "data": self._run_tables() if step.source == RUN else None, "prompt_split": self._split_key()}
         ctx.stage(self.stage_name(step.name), body, inputs=inputs, after=after)
@@ -253,6 +255,10 @@ class OnlineIteration:
 
     def _relative(self, path: Path) -> str:
         return str(Path(path).resolve().relative_to(self.ctx.store.root.resolve()))
+
+    def _reference_identity(self) -> str:
+        """The reference as the steps' input hashes hold it: its build key or fingerprint, not its path."""
+        return location_identity(self.reference, self.ctx.store.root)
 
     def _run_tables(self) -> dict[str, str | None]:
         """Content hashes of the run's tables a fit on `run` data reads, so changed labels re-run it."""
