@@ -20,6 +20,8 @@ mean_x sigmoid(c_m + psi_m * gamma_x), in [0, 1]. What follows AlpacaEval exactl
   (alpaca-7b_verbose has 802 of 805) thus gives every row after the gap a later instruction's difficulty,
   and the published LC column was computed so: by instruction those three models measured 0.2-1.7 points off.
 - ties (preference 0 or 1.5) count 0.5; the baseline against itself is 0.5 by construction.
+- one difference: AlpacaEval's sd_m and its mean over instructions also count rows with no annotation; here
+  only decided battles reach this function (the 16 real files have no such row).
 
 What cannot be followed: v1 regularises (phi_m, psi_m) "toward the baseline" with 2 x 805 annotations of the
 baseline's own verbose and concise rewrites against itself (df_gamed.csv on the hub), each at weight
@@ -36,7 +38,7 @@ Measured on the real AlpacaEval-2 annotations of 16 models (tests/ratings/test_l
 mean absolute error against the published LC column 0.565 points, gpt4_gamed +1.48, max 1.59
 (gpt-3.5-turbo-1106_concise); the pooled method of length_control.py: 1.68 and +4.38. Without the stand-in
 (lambda 0, as AlpacaEval's length_controlled_noreg): 1.99 and +15.9; lambda 0.1 and 0.4 (not AlpacaEval's
-value, for sensitivity only) give 0.80 and 0.60.
+value, for sensitivity only) give 0.80 and 0.60. Imports of fewer models are less stable (docs/ratings.md).
 """
 
 from __future__ import annotations
