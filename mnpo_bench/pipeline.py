@@ -24,6 +24,7 @@ from mnpo_bench.config import RunConfig
 from mnpo_bench.errors import UserError
 from mnpo_bench.progress import Progress
 from mnpo_bench.store import Parts, RunStore, stable_hash, write_text
+from mnpo_bench.threads import default_threads
 
 
 @dataclass
@@ -119,7 +120,7 @@ def open_run(config: RunConfig, out: Path | None, *, quiet: bool, record: bool =
     config.yaml."""
     if out is not None and config.name == RunConfig.model_fields["name"].default:
         config = config.model_copy(update={"name": Path(out).name})
-    threads = config.policy.cpu_threads or (1 if config.policy.model == "tiny" else None)
+    threads = config.policy.cpu_threads or default_threads(config.policy.model)
     if threads:  # process-wide, as torch's thread pool is
         import torch
 

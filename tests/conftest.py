@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)  # the tests' models are tiny: one thread beats two (see policy.cpu_threads)
+os.environ.setdefault("MNPO_BENCH_CPU_THREADS", "1")  # ... also in the runs the tests start (mnpo_bench/threads.py)
 
 
 @pytest.fixture(scope="session", autouse=True)

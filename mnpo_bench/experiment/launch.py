@@ -2,7 +2,7 @@
 
 Three launchers share one job function, `run_job` (top level, so it pickles):
 - local: a pool of `jobs` processes on this machine (concurrent.futures, spawn start method: each run sets
-  torch's process-wide thread count itself);
+  torch's process-wide thread count itself, from its share of the CPUs, `threads.share_cpus`);
 - slurm: one submitit job per run (`slurm.cluster: local|debug` runs them here, for tests and laptops);
 - ray: one Ray task per run, on the cluster at `ray.address` or on a local Ray instance.
 
@@ -25,6 +25,7 @@ from typing import Any
 from mnpo_bench.experiment.config import ExperimentConfig
 from mnpo_bench.experiment.grid import Job
 from mnpo_bench.store import stable_hash, write_json
+from mnpo_bench.threads import share_cpus
 
 MARKER = "experiment_cell.json"
 
@@ -71,7 +72,9 @@ def _local(todo: list[Job], stages: str, config: ExperimentConfig, on_done: Call
         for job in todo:
             on_done(run_job(job, stages))
         return
-    with ProcessPoolExecutor(max_workers=min(config.jobs, len(todo)), mp_context=get_context("spawn")) as pool:
+    workers = min(config.jobs, len(todo))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=share_cpus,
+                             initargs=(workers,)) as pool:
         futures = [pool.submit(run_job, job, stages) for job in todo]
         for future in futures:
             on_done(future.result())

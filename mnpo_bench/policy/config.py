@@ -48,8 +48,9 @@ class PolicyConfig(Section):
         "string, or the path of a template file (e.g. chat_template.jinja); None: the checkpoint's own (a checkpoint "
         "without one is refused). Checked when the config is read")
     cpu_threads: int | None = Field(
-        None, ge=1, description="torch CPU threads; None: 1 for the tiny model (its small ops lose more to thread "
-        "hand-offs than they gain, ~4x on a busy 2-core machine), torch's default for other models")
+        None, ge=1, description="torch CPU threads; None: $MNPO_BENCH_CPU_THREADS if set (an experiment's local "
+        "launcher sets each parallel run's share), else for the tiny model 2 when the load average leaves 1.5 CPUs "
+        "idle and 1 otherwise (both give bit-identical results), and torch's default for other models")
 
     @field_validator("chat_template")
     @classmethod
