@@ -3,7 +3,7 @@ re-runs nothing: policies.json and reference.json hold run-relative paths and th
 the run's absolute path; no stage's input hash depends on where the run or the cache lives (the tiny model is
 its build key, a checkpoint its content fingerprint), so `mnpo-bench run` there skips every stage and leaves
 every file as it was; the dashboard renders it and `mnpo-bench tournament` there re-uses its answers and
-judgments. Runs written with absolute paths still read."""
+judgments, reading the run's own config.yaml without --config. Runs written with absolute paths still read."""
 
 from __future__ import annotations
 
@@ -87,6 +87,16 @@ def test_a_copied_run_opens_in_the_dashboard_and_in_tournament(moved, tiny_polic
     assert {"tournament/answers/reference", "tournament/answers/dpo__iter2", "tournament"} <= set(ctx.skipped)
     assert ctx.ran == []  # answers and judgments re-used: the copied checkpoints fingerprint the same
     assert main(["tournament", "--config", str(run / "config.yaml"), "--out", str(run), "--quiet"]) == 0
+
+
+def test_tournament_on_a_run_reads_its_own_config(moved):
+    run, _, _ = moved
+    files, records = _contents(run), json.loads((run / "manifest.json").read_text())["stages"]
+    # with the embedded default instead, the prompts (n_train 8 here) and everything after them would re-run
+    assert main(["tournament", "--out", str(run), "--quiet"]) == 0
+    assert main(["tournament", str(run), "--quiet"]) == 0  # a lone run directory: that run's own policies
+    assert _contents(run) == files  # config.yaml included: rewritten with the same config
+    assert json.loads((run / "manifest.json").read_text())["stages"] == records  # no stage ran again
 
 
 def test_a_run_with_absolute_paths_still_reads(tiny_policy, tmp_path):
