@@ -7,6 +7,7 @@ its tracker run marked failed."""
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 from pathlib import Path
@@ -109,9 +110,8 @@ def wandb_records(path: Path):
 
 
 def test_wandb_offline_gets_every_step(tmp_path, small_policy, pairs, sealed_env, monkeypatch):
-    import json
-
     monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(sealed_env)  # wandb's own default is ./wandb
     monkeypatch.delenv("WANDB_DIR", raising=False)
     tracking, rows = train(tmp_path, small_policy, pairs, "wandb")
     (log,) = tracking.glob("wandb/offline-run-*/run-*.wandb")
@@ -124,7 +124,7 @@ def test_wandb_offline_gets_every_step(tmp_path, small_policy, pairs, sealed_env
     (run,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
     assert run.project == run.display_name == "mnpo__iter2"
     assert [r.exit.exit_code for r in records if r.WhichOneof("record_type") == "exit"] == [0]
-    assert not (tmp_path / "wandb").exists() and not Path("wandb").exists()  # nothing in the working directory
+    assert not (sealed_env / "wandb").exists()  # nothing in the working directory
     assert_sealed(tracking, sealed_env)
 
 
@@ -146,8 +146,6 @@ def test_mlflow_sqlite_gets_every_step(tmp_path, small_policy, pairs, sealed_env
 
 
 def test_a_failed_training_closes_its_tracker_runs_as_failed(tmp_path, small_policy, pairs, mlflow_db, monkeypatch):
-    import json
-
     import mlflow
     from mlflow.tracking import MlflowClient
 
