@@ -21,6 +21,8 @@ from mnpo_bench.train.recipes import load_recipe
 from tests.train.conftest import arithmetic_pairs
 
 SECRET = "sk-trackers-test-0123456789abcdef"
+# MLflow 3.18's own mappers on SQLAlchemy 2.1, not ours
+pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
