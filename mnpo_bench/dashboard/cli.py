@@ -42,6 +42,12 @@ def _existing(path: Path | None, flag: str) -> Path | None:
     return path
 
 
+def _interactive() -> bool:
+    """True when stdin is a terminal. Started from a script or CI it is not, and a non-headless Streamlit then
+    waits forever at its first-run e-mail prompt instead of serving."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 def register(app: typer.Typer, ls_app: typer.Typer) -> None:
     """Add the `dashboard` verb to the main app."""
 
@@ -51,7 +57,7 @@ def register(app: typer.Typer, ls_app: typer.Typer) -> None:
         leaderboards_dir: Annotated[Optional[Path], typer.Option(help="published leaderboards (default: $MNPO_BENCH_LEADERBOARDS_DIR, else ./leaderboards)")] = None,
         port: Annotated[int, typer.Option(help="port to serve on")] = 8501,
         host: Annotated[Optional[str], typer.Option(help="address to bind (default 127.0.0.1, this machine only: the dashboard has no authentication; 0.0.0.0 for every interface)")] = None,
-        headless: Annotated[bool, typer.Option(help="do not open a browser")] = False,
+        headless: Annotated[bool, typer.Option(help="do not open a browser (implied when stdin is not a terminal)")] = False,
     ) -> None:
         """Open the Streamlit dashboard over the runs and published leaderboards (read-only)."""
         try:
@@ -59,7 +65,7 @@ def register(app: typer.Typer, ls_app: typer.Typer) -> None:
         except ImportError:
             raise UserError("streamlit is not installed", where="dashboard", fix="pip install 'mnpo-bench[app]'") from None
         command = streamlit_command(_existing(runs_dir, "--runs-dir"), _existing(leaderboards_dir, "--leaderboards-dir"),
-                                    port, host, headless)
+                                    port, host, headless or not _interactive())
         try:
             raise typer.Exit(subprocess.call(command))
         except KeyboardInterrupt:

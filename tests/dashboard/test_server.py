@@ -34,16 +34,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """Start `command` (a server on the port in it) in its own process group; yield its base URL once
-    /_stcore/health answers; stop that process group afterwards."""
+def serving(command: list[str], env: dict[str, str], log: Path, *, stdin: int | None = None,
+            wait_s: float = 90) -> Iterator[str]:
+    """Start `command` (a server on the port in it, `stdin` as Popen's) in its own process group; yield its base
+    URL once /_stcore/health answers (a failure after `wait_s` seconds); stop that process group afterwards."""
     port = command[command.index("--port") + 1] if "--port" in command else command[command.index("--server.port") + 1]
     base = f"http://127.0.0.1:{port}"
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=APP.parent)
+        proc = subprocess.Popen(command, env=env, stdin=stdin, stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=True, cwd=APP.parent)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + wait_s
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
@@ -51,7 +52,7 @@ def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]
                     break
             except OSError:
                 assert proc.poll() is None, f"server exited early:\n{log.read_text()[-3000:]}"
-                assert time.time() < deadline, f"no health after 90 s:\n{log.read_text()[-3000:]}"
+                assert time.time() < deadline, f"no health after {wait_s:.0f} s:\n{log.read_text()[-3000:]}"
                 time.sleep(0.3)
         yield base
     finally:
