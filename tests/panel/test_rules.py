@@ -78,3 +78,34 @@ def test_rule_backend_probability_is_a_logistic_of_the_score_gap():
     assert forward.prob_first == pytest.approx(1 / (1 + math.exp(-10.0 * gap)))
     assert forward.prob_first > 0.7 and backward.prob_first == pytest.approx(1 - forward.prob_first)
     assert same.prob_first == 0.5
+
+
+def test_rule_judge_scores_each_answer_once_with_the_same_verdicts():
+    """judge() memoises scores within a call: every verdict equals the sigmoid of the scaled score difference
+    computed afresh, and each distinct (text, prompt) is scored once."""
+    import itertools
+    import math
+
+    from mnpo_bench.panel.backends import Comparison
+    from mnpo_bench.panel.backends.rule import RuleBackend
+    from mnpo_bench.panel.personas import load_persona
+    from mnpo_bench.panel.rules import Context
+
+    backend = RuleBackend(load_persona("explainer"), "cpu")
+    answers = ["Paris.", "It is Paris, because the capital of France is Paris.", "- Paris\n- France", "Maybe Lyon?"]
+    items = [Comparison(prompt, a, b) for prompt in ("Capital of France?", "Name a French city.")
+             for a, b in itertools.permutations(answers, 2)]
+    calls = []
+    fresh = backend.score
+
+    def counted(text, ctx):
+        calls.append((text, ctx.prompt))
+        return fresh(text, ctx)
+
+    backend.score = counted
+    verdicts = backend.judge(items)
+    assert len(calls) == len(set(calls)) == 8  # 4 answers x 2 prompts, each scored once
+    for item, verdict in zip(items, verdicts):
+        ctx = Context(item.prompt, item.gold, item.meta)
+        z = backend.params.scale * (fresh(item.first, ctx) - fresh(item.second, ctx))
+        assert verdict.prob_first == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-15)

@@ -66,10 +66,20 @@ class RuleBackend(Backend):
         return sum(weight * fn(text, ctx, options) for fn, weight, options in self._scorers)
 
     def judge(self, items: list[Comparison]) -> list[Verdict]:
+        # A tournament shows each answer in dozens of comparisons; the scorers are pure functions of (text,
+        # prompt, gold, meta), so each is scored once per call (the same numbers, a third of the time).
+        scores: dict[tuple, float] = {}
+
+        def score(text: str, ctx: Context) -> float:
+            key = (text, ctx.prompt, ctx.gold, repr(sorted((ctx.meta or {}).items())))
+            if key not in scores:
+                scores[key] = self.score(text, ctx)
+            return scores[key]
+
         verdicts = []
         for item in items:
             started = time.perf_counter()
             ctx = Context(item.prompt, item.gold, item.meta)
-            z = self.params.scale * (self.score(item.first, ctx) - self.score(item.second, ctx))
+            z = self.params.scale * (score(item.first, ctx) - score(item.second, ctx))
             verdicts.append(Verdict(sigmoid(z), latency_s=time.perf_counter() - started))
         return verdicts
