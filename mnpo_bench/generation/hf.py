@@ -1,4 +1,4 @@
-"""The `hf` backend: batched, KV-cached sampling with transformers, seeded per batch.
+"""The `hf` backend: batched, KV-cached sampling with transformers, seeded per sequence.
 
 Two decoding paths, the same distribution:
 - `prune_finished=True` (default): our loop, which drops a row from the batch and its KV cache as soon as it
@@ -12,6 +12,18 @@ A response ends on any of `policy.chat.stop_token_ids`: the template's end-of-tu
 token of the checkpoint's generation config (Llama 3 lists `<|end_of_text|>` and `<|eot_id|>`), not only
 the tokenizer's EOS. The prefill asks for the logits of the last position only (`logits_to_keep=1`): the
 full (R, P, V) block would be 16 GB for 128 prompts of 240 tokens at vocabulary 128k.
+
+Random numbers (pruned path): every sequence, (prompt, answer index), has its own generator, seeded by the call's
+seed and its place, and draws one Exp(1) vector per token it samples; the token is argmax(p / q), the exponential
+race (the Gumbel-max trick), an exact draw from p. vLLM's sampler does the same for seeded requests. A batch-wide
+generator (torch.multinomial on the batch) would hand a row different numbers whenever another row ended at
+another step, so an answer would depend on its batch-mates and on batch_size. With one generator per sequence:
+- an answer depends only on its policy, its prompt, the seed and its place, whatever else is in the batch;
+- two policies sampled with the same seed (train/tournament common_random_numbers) share their random numbers
+  token by token, so where their next-token distributions agree they pick the same token (the exponential race
+  couples p and q with P(same token) >= (1 - TV) / (1 + TV)), and close policies give mostly the same answers:
+  the paired design the CRN options promise. `model.generate` (prune_finished=False) keeps transformers' global
+  stream and has neither property.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import torch
 
 from mnpo_bench.generation.base import Completion
 from mnpo_bench.policy.chat import stop_token_ids
+from mnpo_bench.seeds import stream_seed
 
 
 class HFBackend:
@@ -45,8 +58,10 @@ class HFBackend:
         results: list[list[Completion]] = []
         for start in range(0, len(prompts), per_call):
             chunk = prompts[start: start + per_call]
-            decode = self._decode_pruned if self.prune_finished else self._decode_generate
-            token_lists = decode(chunk, n, seed + start)
+            if self.prune_finished:
+                token_lists = self._decode_pruned(chunk, n, seed, first_prompt=start)
+            else:
+                token_lists = self._decode_generate(chunk, n, seed + start)
             completions = [self._completion(ids) for ids in token_lists]
             results.extend(completions[i * n: (i + 1) * n] for i in range(len(chunk)))
         return results
@@ -66,12 +81,14 @@ class HFBackend:
         )  # (len(prompts) * n, prompt_width + new)
         return output[:, batch["input_ids"].shape[1]:].tolist()
 
-    def _decode_pruned(self, prompts: list[str], n: int, seed: int) -> list[list[int]]:
+    def _decode_pruned(self, prompts: list[str], n: int, seed: int, first_prompt: int = 0) -> list[list[int]]:
         """New token ids per sequence (prompt-major, n per prompt), each ending at its end-of-turn token;
-        finished rows leave the batch and the KV cache."""
+        finished rows leave the batch and the KV cache. Sequence (i, j), answer j of prompts[i], samples from its
+        own generator, seeded by (seed, first_prompt + i, j) (module docstring)."""
         from transformers import DynamicCache
 
-        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        generators = [torch.Generator(device=self.model.device).manual_seed(stream_seed(seed, first_prompt + i, j))
+                      for i in range(len(prompts)) for j in range(n)]  # (R,)
         stops = torch.tensor(self.stop_ids, device=self.model.device)  # (S,)
         batch = self._encode(prompts)
         input_ids = batch["input_ids"].repeat_interleave(n, dim=0)  # (R, P), R = len(prompts) * n
@@ -84,7 +101,7 @@ class HFBackend:
         next_position = positions[:, -1] + 1  # (A,)
         out: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
         for step in range(self.max_new_tokens):
-            tokens = self._sample(logits, generator)  # (A,)
+            tokens = self._sample(logits, [generators[row] for row in rows.tolist()])  # (A,)
             for row, token in zip(rows.tolist(), tokens.tolist()):
                 out[row].append(token)
             keep = ~torch.isin(tokens, stops)  # (A,)
@@ -100,8 +117,9 @@ class HFBackend:
             next_position = next_position + 1
         return out
 
-    def _sample(self, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One token per row of `logits` (A, V): greedy at temperature 0, else temperature + nucleus sampling."""
+    def _sample(self, logits: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
+        """One token per row of `logits` (A, V), row a drawing its numbers from generators[a]: greedy at
+        temperature 0, else temperature + nucleus sampling by the exponential race (module docstring)."""
         if self.temperature == 0:
             return logits.argmax(dim=-1)
         probs = torch.softmax(logits.float() / self.temperature, dim=-1)
@@ -110,7 +128,7 @@ class HFBackend:
             outside = sorted_probs.cumsum(-1) - sorted_probs > self.top_p  # keep the smallest set reaching top_p
             sorted_probs = sorted_probs.masked_fill(outside, 0.0)
             probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        return exponential_race(probs, generators)
 
     def _completion(self, ids: list[int]) -> Completion:
         """The response in `ids` (new token ids), cut before its first stop token ("stop"), else "length"."""
@@ -141,3 +159,12 @@ def open_backend(policy_path: str, config: Any, *, seed: int, device: str = "aut
     backend = HFBackend(model, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                         top_p=config.top_p, batch_size=config.batch_size, prune_finished=prune)
     return backend, tokenizer
+
+
+def exponential_race(probs: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
+    """One index per row of `probs` (A, V; rows need not sum to 1), distributed as the row normalised:
+    argmax_v probs[a, v] / q[a, v] with q[a] ~ Exp(1)^V drawn from generators[a]. torch.multinomial takes one
+    generator for the whole batch, so it cannot give each row its own stream; hence this."""
+    noise = torch.stack([torch.empty(probs.shape[-1], device=probs.device).exponential_(generator=g)
+                         for g in generators])  # (A, V)
+    return (probs / noise).argmax(dim=-1)

@@ -24,7 +24,7 @@ class TrainConfig(Section):
         "prompts.n_train >= T); shared: every iteration trains on every train prompt")
     common_random_numbers: bool = Field(
         False, description="false: each method's online samples (t > 1) come from its own random stream, seeded "
-        "by (run seed, method, t); true: every method samples iteration t from one shared stream (a paired design)")
+        "by (run seed, method, t); true: every method samples iteration t from one shared stream, one generator per prompt and sample index with the hf backend, so close policies draw mostly the same samples (a paired design, the marginals unchanged)")
     profile: Literal["auto", "tiny", "paper"] = Field(
         "auto", description="recipe settings: tiny (embedded model), paper (7-9B), auto = tiny for policy.model 'tiny'")
     n_samples: int | None = Field(

@@ -80,3 +80,18 @@ def test_resume_inside_generation_reuses_finished_chunks(tiny_policy, tmp_path):
 def test_unknown_backend_suggests(tiny_policy, prompts):
     with pytest.raises(UserError, match="did you mean 'vllm'"):
         generate(tiny_policy, prompts, GenerationConfig(backend="vlm"), policy_name="p", seed=0)
+
+
+def test_an_answer_does_not_depend_on_its_batch_mates(tiny_policy, prompts):
+    """Each sequence has its own random stream: a prompt's answers are the same whichever prompts share its batch
+    and whatever batch_size is (with one batch-wide generator, a row got other numbers as soon as another row
+    ended at another step). This is what lets common_random_numbers pair two policies answer by answer."""
+    config = GenerationConfig(n_samples=3, max_new_tokens=24)
+    first = generate(tiny_policy, prompts.iloc[[0, 1, 2]], config, policy_name="p", seed=3)
+    swapped = generate(tiny_policy, prompts.iloc[[0, 5, 6]], config, policy_name="p", seed=3)
+    small_batches = generate(tiny_policy, prompts.iloc[[0, 1, 2]], config.model_copy(update={"batch_size": 2}),
+                             policy_name="p", seed=3)
+    assert set(first.n_tokens) != {24}  # answers end at different steps, so batch-mates matter to a shared stream
+    same_prompt = first.prompt_id == prompts.prompt_id.iloc[0]
+    pd.testing.assert_frame_equal(first[same_prompt], swapped[swapped.prompt_id == prompts.prompt_id.iloc[0]])
+    pd.testing.assert_frame_equal(first, small_batches)
