@@ -101,8 +101,9 @@ class HFBackend:
         next_position = positions[:, -1] + 1  # (A,)
         out: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
         for step in range(self.max_new_tokens):
-            tokens = self._sample(logits, [generators[row] for row in rows.tolist()])  # (A,)
-            for row, token in zip(rows.tolist(), tokens.tolist()):
+            active = rows.tolist()
+            tokens = self._sample(logits, [generators[row] for row in active])  # (A,)
+            for row, token in zip(active, tokens.tolist()):
                 out[row].append(token)
             keep = ~torch.isin(tokens, stops)  # (A,)
             if step == self.max_new_tokens - 1 or not bool(keep.any()):

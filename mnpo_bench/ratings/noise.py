@@ -2,13 +2,8 @@
 
 Re-running the same pipeline on another machine (another BLAS, thread count or CPU) changes the last digits
 of fitted ratings; rewriting `leaderboards/<run>/` with such digits makes a fresh clone's `git status` dirty
-with no change of meaning. So does a judge cache warmed by other runs: the MiniLM persona embeds only the texts
-it has not seen, so its batches (and their padding) differ, its probabilities move by about 1e-10, and the
-maximal-lottery LPs behind the Nash skill amplify that (measured: a fresh clone's cold `mnpo-bench run` against
-the board published after the experiments moved win rates by <= 2e-9, Bradley-Terry by <= 1e-6 Elo and one Nash
-skill from -0.00090402 by 3.1e-9, 3.4e-6 relative). Two texts are the same here when they split into the same
-words and their numbers agree to a relative 1e-6 or an absolute 1e-8: far below the 4 digits any report shows,
-and above that noise.
+with no change of meaning. Two texts are the same here when they split into the same words and their numbers
+agree to a relative 1e-9 (absolute 1e-12 near zero).
 """
 
 from __future__ import annotations
@@ -17,8 +12,8 @@ import math
 import re
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
-REL_TOL = 1e-6
-ABS_TOL = 1e-8
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
 
 
 def same_up_to_float_noise(old: str, new: str) -> bool:
